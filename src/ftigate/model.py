@@ -216,6 +216,20 @@ class Decision:
 
 
 @dataclass(frozen=True, slots=True)
+class AddressRecord:
+    """One address in a taxpayer's history, with the return or form that supplied it."""
+
+    tin: str
+    street: str
+    unit: str
+    city: str
+    state: str
+    zip: str
+    valid_from: date
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class LastKnownAddress:
     street: str
     unit: str

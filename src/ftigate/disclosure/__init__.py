@@ -1,0 +1,1 @@
+"""Response building and minimisation: only the fields the agreement allows leave the building."""
