@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from ftigate.errors import IntegrityError
 
@@ -55,7 +54,8 @@ def hash_children(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(_NODE_PREFIX + left + right).digest()
 
 
-class NodeID(NamedTuple):
+@dataclass(frozen=True, slots=True, order=True)
+class NodeID:
     """A perfect subtree: ``2**level`` leaves starting at leaf ``index * 2**level``."""
 
     level: int

@@ -1,0 +1,289 @@
+"""The ledger's leaf: one canonical JSON record per decision or remediation. Pure.
+
+**Encoding.** A leaf is the UTF-8 bytes of a JSON object in the RFC 8785 canonical form (JSON
+Canonicalization Scheme): keys sorted, no insignificant whitespace, strings escaped the
+ECMAScript way, integers in decimal. Every key below is always present (``null`` when it does
+not apply), so one record has exactly one encoding and an overseer can re-derive the bytes from
+the fields. Format version 1 has these keys:
+
+==================== ====================================================================
+``v``                 format version, ``1``
+``kind``              ``DECISION`` | ``ERRONEOUS_RELEASE`` | ``DISPOSAL_NOTICE`` | ``DISPOSAL_ACK``
+``batch_id``          the requester's batch
+``request_id``        the requester's id of the row
+``line``              the row's line in the batch file (``null`` for a remediation of a batch)
+``agreement_id``      the agreement the request was made under
+``agreement_sha256``  SHA-256 (hex) of that agreement version's YAML
+``statute``           the statute of the requester's proceeding, as sent
+``outcome``           ``DISCLOSE`` | ``NOT_DISCLOSED`` | ``REFUSED`` (``null`` for remediations)
+``reason``            the internal reason (``NO_MATCH``, ``AMBIGUOUS`` ...), never sent out
+``refusal_codes``     refusal codes, sorted
+``fields_disclosed``  names of the fields released (never their values), sorted
+``reviewers``         officers who reviewed the decision, sorted
+``releaser``          the officer who released the batch
+``time``              RFC 3339, UTC, ``Z`` suffix
+``tin_hmac``          HMAC-SHA-256 of the 9-digit TIN under the TIN HMAC key, hex; ``null``
+                      when no person is concerned (a refused request, no match)
+``snapshot_id``       register snapshot the decision was made against
+``model_sha256``      SHA-256 of the linkage model
+``software_version``  ftigate version that decided
+``remediates``        for remediation kinds: the leaf index remediated
+``remediation_reason`` for remediation kinds: why (wrong person, deficient request, court order)
+==================== ====================================================================
+
+The TIN itself is never in a leaf. With the HMAC key the gateway can answer "which leaves
+concern this taxpayer" (26 U.S.C. 6103(p)(3) accounting); without it nobody can enumerate TINs
+against the ledger, because the key is 32 random bytes kept apart from the signing key.
+
+We produce the canonical form with :func:`json.dumps` (sorted keys, compact separators, no ASCII
+escaping), which equals RFC 8785 for the values a record may hold (strings without lone
+surrogates, integers below 2**53, ``null``, lists of strings); the tests compare it with the
+``rfc8785`` package on random records, and :func:`decode_record` refuses any bytes that are not
+exactly the canonical encoding of what they decode to.
+
+Example:
+    >>> r = LedgerRecord(kind=RecordKind.DECISION, batch_id="B1", request_id="R1", line=2,
+    ...     agreement_id="irs-dhs-2025", agreement_sha256="a" * 64, statute="8 U.S.C. 1253(a)(1)",
+    ...     outcome=Outcome.REFUSED, refusal_codes=("MISSING_ADDRESS",),
+    ...     time="2025-08-07T12:00:00Z", software_version="0.1.0")
+    >>> decode_record(encode_record(r)) == r
+    True
+    >>> encode_record(r)[:40]
+    b'{"agreement_id":"irs-dhs-2025","agreemen'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from ftigate.errors import Detail, InputError
+from ftigate.model import Outcome, Reason
+
+FORMAT_VERSION = 1
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
+_MAX_SAFE_INT = 2**53 - 1
+
+
+class RecordKind(StrEnum):
+    DECISION = "DECISION"
+    ERRONEOUS_RELEASE = "ERRONEOUS_RELEASE"  # a disclosure found wrong: which one and why
+    DISPOSAL_NOTICE = "DISPOSAL_NOTICE"  # the recipient was told to dispose of it
+    DISPOSAL_ACK = "DISPOSAL_ACK"  # the recipient acknowledged disposal
+
+
+REMEDIATION_KINDS = frozenset(
+    {RecordKind.ERRONEOUS_RELEASE, RecordKind.DISPOSAL_NOTICE, RecordKind.DISPOSAL_ACK}
+)
+LEDGER_OUTCOMES = frozenset({Outcome.DISCLOSE, Outcome.NOT_DISCLOSED, Outcome.REFUSED})
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRecord:
+    """One leaf's content. Validated at construction: every problem is reported at once."""
+
+    kind: RecordKind
+    batch_id: str
+    request_id: str
+    agreement_id: str
+    agreement_sha256: str
+    statute: str
+    time: str
+    software_version: str
+    line: int | None = None
+    outcome: Outcome | None = None
+    reason: Reason | None = None
+    refusal_codes: tuple[str, ...] = ()
+    fields_disclosed: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    releaser: str | None = None
+    tin_hmac: str | None = None
+    snapshot_id: str | None = None
+    model_sha256: str | None = None
+    remediates: int | None = None
+    remediation_reason: str | None = None
+    v: int = field(default=FORMAT_VERSION)
+
+    def __post_init__(self) -> None:
+        # order never matters for these; sorting makes equal records encode equally
+        for name in ("refusal_codes", "fields_disclosed", "reviewers"):
+            object.__setattr__(self, name, tuple(sorted(getattr(self, name))))
+        problems = list(_problems(self))
+        if problems:
+            raise InputError("invalid ledger record", details=problems)
+
+    @property
+    def concerns_person(self) -> bool:
+        return self.tin_hmac is not None
+
+
+def _problems(r: LedgerRecord) -> list[Detail]:
+    out: list[Detail] = []
+
+    def bad(name: str, message: str) -> None:
+        out.append(Detail(message, field=name))
+
+    if r.v != FORMAT_VERSION:
+        bad("v", f"unknown format version {r.v}")
+    for name in ("batch_id", "request_id", "agreement_id", "software_version"):
+        if not getattr(r, name):
+            bad(name, "must not be empty")
+    if not _HEX64.match(r.agreement_sha256):
+        bad("agreement_sha256", "must be 64 lowercase hex digits")
+    for name in ("tin_hmac", "model_sha256"):
+        value = getattr(r, name)
+        if value is not None and not _HEX64.match(value):
+            bad(name, "must be 64 lowercase hex digits or null")
+    if not _RFC3339_UTC.match(r.time):
+        bad("time", "must be RFC 3339 in UTC ending in Z, e.g. 2025-08-07T12:00:00Z")
+    for name in ("line", "remediates"):
+        value = getattr(r, name)
+        if value is not None and not 0 <= value <= _MAX_SAFE_INT:
+            bad(name, "must be a non-negative integer below 2**53")
+    for name in r.fields_disclosed:
+        if not _FIELD_NAME.match(name):
+            bad("fields_disclosed", "holds field names only (lowercase identifiers), never values")
+            break
+    if r.kind is RecordKind.DECISION:
+        if r.outcome not in LEDGER_OUTCOMES:
+            bad("outcome", "a decision leaf records DISCLOSE, NOT_DISCLOSED or REFUSED")
+        if r.remediates is not None or r.remediation_reason is not None:
+            bad("remediates", "only remediation leaves remediate")
+        if r.outcome is Outcome.DISCLOSE and not r.fields_disclosed:
+            bad("fields_disclosed", "a disclosure names the fields it released")
+        if r.outcome is Outcome.DISCLOSE and r.tin_hmac is None:
+            bad("tin_hmac", "a disclosure concerns a person")
+        if r.outcome is not Outcome.DISCLOSE and r.fields_disclosed:
+            bad("fields_disclosed", "only a disclosure releases fields")
+        if r.outcome is Outcome.REFUSED and not r.refusal_codes:
+            bad("refusal_codes", "a refusal carries its codes")
+        if r.outcome is not Outcome.REFUSED and r.refusal_codes:
+            bad("refusal_codes", "only a refusal carries refusal codes")
+    else:
+        if r.remediates is None or not r.remediation_reason:
+            bad("remediates", f"a {r.kind} leaf names the leaf it remediates and why")
+        if r.outcome is not None:
+            bad("outcome", "a remediation leaf has no outcome of its own")
+    return out
+
+
+def utc_timestamp(when: datetime) -> str:
+    """RFC 3339 in UTC with a Z, the form leaves carry.
+
+    >>> utc_timestamp(datetime(2025, 8, 7, 12, 0, tzinfo=UTC))
+    '2025-08-07T12:00:00Z'
+    """
+    if when.tzinfo is None:
+        raise InputError("a naive datetime has no time zone; pass an aware one")
+    spec = "microseconds" if when.microsecond else "seconds"
+    return when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+
+
+def record_to_json(record: LedgerRecord) -> dict[str, Any]:
+    """The record as a JSON object (lists for tuples, plain strings for enums)."""
+    out = asdict(record)
+    for k, v in out.items():
+        if isinstance(v, tuple):
+            out[k] = list(v)
+        elif isinstance(v, StrEnum):
+            out[k] = str(v)
+    return out
+
+
+def encode_record(record: LedgerRecord) -> bytes:
+    """The canonical (RFC 8785) bytes of ``record``: what the leaf hash is computed over."""
+    try:
+        return json.dumps(
+            record_to_json(record),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+        ).encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate has no UTF-8 and no canonical form
+        raise InputError("ledger record holds a string that is not valid Unicode") from e
+
+
+_KEYS = frozenset(f.name for f in fields(LedgerRecord))
+_TUPLES = ("refusal_codes", "fields_disclosed", "reviewers")
+
+
+def decode_record(data: bytes) -> LedgerRecord:
+    """Parse leaf bytes; refuse anything that is not exactly the canonical encoding.
+
+    Raises :class:`InputError` with every problem found.
+    """
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"leaf is not UTF-8 JSON: {e}") from e
+    if not isinstance(raw, dict):
+        raise InputError("leaf is not a JSON object")
+    if set(raw) != _KEYS:
+        missing, extra = sorted(_KEYS - set(raw)), sorted(set(raw) - _KEYS)
+        raise InputError(
+            f"leaf keys differ from format {FORMAT_VERSION}: missing {missing}, unexpected {extra}"
+        )
+    problems = [Detail(f"must be {want}", field=k) for k, want in _type_problems(raw)]
+    if problems:
+        raise InputError("invalid ledger record", details=problems)
+    try:
+        values: dict[str, Any] = {k: tuple(raw[k]) if k in _TUPLES else raw[k] for k in _KEYS}
+        values["kind"] = RecordKind(raw["kind"])
+        values["outcome"] = None if raw["outcome"] is None else Outcome(raw["outcome"])
+        values["reason"] = None if raw["reason"] is None else Reason(raw["reason"])
+        record = LedgerRecord(**values)
+    except (ValueError, TypeError) as e:
+        raise InputError(f"leaf holds a value of the wrong kind: {e}") from e
+    if encode_record(record) != data:
+        raise InputError("leaf bytes are not the canonical encoding of their record")
+    return record
+
+
+_INTS = ("v", "line", "remediates")
+_OPTIONAL_INTS = ("line", "remediates")
+
+
+def _type_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for k in sorted(_KEYS):
+        value = raw[k]
+        if k in _TUPLES:
+            if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+                out.append((k, "a list of strings"))
+        elif k in _INTS:
+            ok = (value is None and k in _OPTIONAL_INTS) or (
+                isinstance(value, int) and not isinstance(value, bool)
+            )
+            if not ok:
+                out.append((k, "an integer" + (" or null" if k in _OPTIONAL_INTS else "")))
+        elif value is not None and not isinstance(value, str):
+            out.append((k, "a string or null"))
+    return out
+
+
+def normalise_tin(tin: str) -> str:
+    """Nine digits: dashes and spaces removed. The TIN is never echoed in an error."""
+    digits = tin.strip().replace("-", "").replace(" ", "")
+    if len(digits) != 9 or not digits.isascii() or not digits.isdigit():
+        raise InputError("a TIN has nine digits (dashes and spaces allowed)", field="tin")
+    return digits
+
+
+def tin_hmac(key: bytes, tin: str) -> str:
+    """HMAC-SHA-256 of the normalised TIN under the ledger's TIN key, as hex.
+
+    >>> tin_hmac(b"k" * 32, "123-45-6789") == tin_hmac(b"k" * 32, "123456789")
+    True
+    """
+    if len(key) < 32:
+        raise InputError("the TIN HMAC key must have at least 32 bytes")
+    return hmac.new(key, normalise_tin(tin).encode("ascii"), hashlib.sha256).hexdigest()
