@@ -39,9 +39,12 @@ def response_row(
     outcome: Outcome,
     refusal_codes: Sequence[RefusalCode],
     address: LastKnownAddress | None,
-    agreement: Agreement,
+    allowed_columns: Sequence[str],
 ) -> ResponseRow:
-    """One response row from a *final* decision (after review; never REVIEW)."""
+    """One response row from a *final* decision (after review; never REVIEW).
+
+    ``allowed_columns`` comes from :func:`disclosed_columns` of the batch's agreement.
+    """
     if outcome is Outcome.REVIEW:
         raise ValueError(f"request {request_id} is still in review; release resolves it first")
     if outcome is Outcome.REFUSED:
@@ -55,10 +58,9 @@ def response_row(
         "street": address.street, "unit": address.unit, "city": address.city,
         "state": address.state, "zip": address.zip,
     }
-    allowed = disclosed_columns(agreement)
     return ResponseRow(
         request_id, ResponseStatus.DISCLOSED,
-        fields=MappingProxyType({c: values[c] for c in allowed if c in values}),
+        fields=MappingProxyType({c: values[c] for c in allowed_columns if c in values}),
     )
 
 

@@ -1,0 +1,1 @@
+"""Oversight and batch reports: data gathered by the service, rendered here (JSON, HTML, plots)."""
