@@ -1,0 +1,1 @@
+"""Linkage (placeholder, see below)."""

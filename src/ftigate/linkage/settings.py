@@ -1,0 +1,255 @@
+"""The linkage model, authored once and resolved to a backend late.
+
+Requests are linked to the register with Splink (Fellegi–Sunter), ``link_only``: a request is
+never compared with another request, and the register is never deduplicated. This module only
+*declares* the model — comparisons, blocking rules and the prior m probabilities — as Splink
+creators and backend-neutral SQL (DuckDB syntax is used only where sqlglot translates it). A
+backend (:mod:`ftigate.linkage.duckdb_backend`, later Spark) resolves it to its dialect.
+
+Both sides are first turned into the same *prepared* columns (:data:`PREPARED_COLUMNS`) by
+:mod:`ftigate.linkage.names` and :mod:`ftigate.linkage.addresses`, so every comparison is a
+plain column comparison.
+
+Comparisons and why each level exists
+-------------------------------------
+* ``first_name``: exact (term-frequency adjusted: "Maria" says less than "Zenaida") > variant
+  (keys intersect: Paco/Francisco, Bill/William, Mohamed/Muhammad) > typo (Jaro-Winkler ≥ 0.92)
+  > the given name is one of the other's given names (Maria Guadalupe / Lupe) > initial >
+  full name-order swap > else.
+* ``middle_name``: exact > same initial > else.
+* ``last_name``: exact (tf) > same parts in another order (Lopez Garcia / Garcia Lopez) > one
+  surname only (Garcia / Garcia Lopez; Cruz / de la Cruz) > a part or romanisation in common
+  (Zhang / Chang) > one edit (Damerau-Levenshtein ≤ 1: Garcia / Gracia) > name-order swap
+  > else. Williams / Williamson (two edits) is *else*: no four-letter name control.
+* ``suffix``: equal > only one side has one > JR vs SR (father and son) — strongly negative.
+* ``dob``: exact > day and month transposed > one-character typo > same year > else.
+* ``address``: the requested address against the register's last known address and its whole
+  history: same door (number, street, ZIP) > same number and street > a door from the history
+  > same ZIP > same city and state > else.
+
+Prior m probabilities
+---------------------
+m (how often a level occurs for the *same* person) is set here from judgement about how a
+requesting agency's record of a person differs from the tax record; u (how often it occurs by
+chance) is estimated from the register by random sampling. The reasons are in
+:mod:`ftigate.linkage.duckdb_backend`. Priors are deliberately modest for agreement levels
+(nothing is certain) so that disagreement is not punished into oblivion either.
+
+Example:
+    >>> s = linkage_settings(probability_two_random_records_match=1e-6)
+    >>> s.link_type, [c.create_output_column_name() for c in s.comparisons][:2]
+    ('link_only', ['first_name', 'middle_name'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import SettingsCreator, block_on
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
+from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
+
+UNIQUE_ID = "unique_id"
+
+PREPARED_COLUMNS: tuple[str, ...] = (
+    UNIQUE_ID,
+    "first", "middle", "last", "last_sorted", "suffix",
+    "first_keys", "given_keys", "last_keys", "last_parts", "name_keys",
+    "dob",
+    "addr_num", "addr_street", "addr_zip", "addr_city", "addr_state",
+    "addr_keys", "zip_keys",
+    "tin_key",
+)
+"""Columns both sides are prepared into (register: ``linkage/taxpayers.parquet``).
+
+Strings are NULL when blank and lists are empty when there is nothing; ``dob`` is an ISO date
+string; ``addr_*`` is the register's last known address (or the requested address);
+``addr_keys`` (``"NUM|STREET"``) and ``zip_keys`` cover the whole address history;
+``tin_key`` is the register TIN, or the TIN a request supplied (blocking only, never scored).
+"""
+
+TF_COLUMNS: tuple[str, ...] = ("first", "last")
+"""Columns with term-frequency adjustments; their tables are computed from the register."""
+
+
+def _lvl(level: ComparisonLevelCreator, m: float, label: str) -> ComparisonLevelCreator:
+    return level.configure(m_probability=m, label_for_charts=label)
+
+
+def _sql(sql: str, m: float, label: str) -> ComparisonLevelCreator:
+    # Written in DuckDB's dialect; sqlglot translates it when another backend resolves it.
+    return _lvl(cll.CustomLevel(sql, base_dialect_str="duckdb"), m, label)
+
+
+def _null(sql: str) -> ComparisonLevelCreator:
+    return cll.CustomLevel(sql, base_dialect_str="duckdb").configure(
+        is_null_level=True, label_for_charts="missing"
+    )
+
+
+_SWAP = '("first_l" = "last_r" AND "last_l" = "first_r")'
+
+
+def first_name_comparison() -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="first_name",
+        comparison_description="primary given name",
+        comparison_levels=[
+            _null('"first_l" IS NULL OR "first_r" IS NULL'),
+            _lvl(cll.ExactMatchLevel("first", term_frequency_adjustments=True), 0.78, "exact"),
+            _lvl(cll.ArrayIntersectLevel("first_keys", 1), 0.08, "variant"),
+            _lvl(cll.JaroWinklerLevel("first", 0.92), 0.04, "typo"),
+            _lvl(cll.ArrayIntersectLevel("given_keys", 1), 0.04, "other given name"),
+            _sql('(length("first_l") = 1 OR length("first_r") = 1) '
+                 'AND substr("first_l", 1, 1) = substr("first_r", 1, 1)', 0.01, "initial"),
+            _sql(_SWAP, 0.01, "order swapped"),
+            _lvl(cll.ElseLevel(), 0.04, "different"),
+        ],
+    )
+
+
+def middle_name_comparison() -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="middle_name",
+        comparison_description="other given names",
+        comparison_levels=[
+            _null('"middle_l" IS NULL OR "middle_r" IS NULL'),
+            _lvl(cll.ExactMatchLevel("middle"), 0.65, "exact"),
+            _sql('substr("middle_l", 1, 1) = substr("middle_r", 1, 1)', 0.22, "initial"),
+            _lvl(cll.ElseLevel(), 0.13, "different"),
+        ],
+    )
+
+
+def last_name_comparison() -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="last_name",
+        comparison_description="surname parts without particles",
+        comparison_levels=[
+            _null('"last_l" IS NULL OR "last_r" IS NULL'),
+            _lvl(cll.ExactMatchLevel("last", term_frequency_adjustments=True), 0.78, "exact"),
+            _lvl(cll.ExactMatchLevel("last_sorted"), 0.03, "parts reordered"),
+            _lvl(cll.ArraySubsetLevel("last_parts"), 0.08, "one surname only"),
+            _lvl(cll.ArrayIntersectLevel("last_keys", 1), 0.03, "a part or variant in common"),
+            _lvl(cll.DamerauLevenshteinLevel("last", 1), 0.04, "typo"),
+            _sql(_SWAP, 0.01, "order swapped"),
+            _lvl(cll.ElseLevel(), 0.03, "different"),
+        ],
+    )
+
+
+def suffix_comparison() -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="suffix",
+        comparison_description="generational suffix (JR, SR, II, III)",
+        comparison_levels=[
+            _null('"suffix_l" IS NULL AND "suffix_r" IS NULL'),
+            _lvl(cll.ExactMatchLevel("suffix"), 0.85, "exact"),
+            _sql('"suffix_l" IS NULL OR "suffix_r" IS NULL', 0.14, "one side only"),
+            _lvl(cll.ElseLevel(), 0.01, "different"),
+        ],
+    )
+
+
+_DOB_TRANSPOSED = (
+    'substr("dob_l", 1, 4) = substr("dob_r", 1, 4) '
+    'AND substr("dob_l", 6, 2) = substr("dob_r", 9, 2) '
+    'AND substr("dob_l", 9, 2) = substr("dob_r", 6, 2)'
+)
+
+
+def dob_comparison() -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="dob",
+        comparison_description="date of birth (ISO string)",
+        comparison_levels=[
+            _null('"dob_l" IS NULL OR "dob_r" IS NULL'),
+            _lvl(cll.ExactMatchLevel("dob"), 0.90, "exact"),
+            _sql(_DOB_TRANSPOSED, 0.02, "day and month transposed"),
+            _lvl(cll.DamerauLevenshteinLevel("dob", 1), 0.04, "one-character typo"),
+            _sql('substr("dob_l", 1, 4) = substr("dob_r", 1, 4)', 0.01, "same year"),
+            _lvl(cll.ElseLevel(), 0.03, "different"),
+        ],
+    )
+
+
+def address_comparison() -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="address",
+        comparison_description="requested address vs last known address and history",
+        comparison_levels=[
+            _null('"addr_street_l" IS NULL OR "addr_street_r" IS NULL'),
+            _sql('"addr_num_l" = "addr_num_r" AND "addr_street_l" = "addr_street_r" '
+                 'AND "addr_zip_l" = "addr_zip_r"', 0.45, "same door"),
+            _lvl(cll.And(cll.ExactMatchLevel("addr_num"), cll.JaroWinklerLevel("addr_street", 0.9)),
+                 0.10, "same number and street"),
+            _lvl(cll.ArrayIntersectLevel("addr_keys", 1), 0.25, "a door from the history"),
+            _lvl(cll.ArrayIntersectLevel("zip_keys", 1), 0.08, "same ZIP"),
+            _sql('"addr_city_l" = "addr_city_r" AND "addr_state_l" = "addr_state_r"',
+                 0.05, "same city"),
+            _lvl(cll.ElseLevel(), 0.07, "different"),
+        ],
+    )
+
+
+def comparisons() -> list[ComparisonCreator]:
+    return [
+        first_name_comparison(),
+        middle_name_comparison(),
+        last_name_comparison(),
+        suffix_comparison(),
+        dob_comparison(),
+        address_comparison(),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingRule:
+    """A named blocking rule: which hard case it keeps in view, and the Splink creator."""
+
+    name: str
+    keeps: str
+    creator: BlockingRuleCreator
+
+
+def blocking_rules() -> tuple[BlockingRule, ...]:
+    """Candidate-pair rules; a pair is scored when ANY of them holds.
+
+    Each rule survives a different failure of the others, so recall holds when a request has a
+    nickname, one surname, an old address, no dob or a typo — but never all at once.
+    """
+    return (
+        BlockingRule("supplied_tin", "the TIN the requester supplied (scored on name and dob,"
+                     " never trusted)", block_on("tin_key")),
+        BlockingRule("name_key_dob", "nicknames, one or swapped surnames, stale addresses, "
+                     "a typo in one name", block_on("name_keys", "dob",
+                                                    arrays_to_explode=["name_keys"])),
+        BlockingRule("first_last_keys", "missing or mistyped dob",
+                     block_on("first_keys", "last_keys",
+                              arrays_to_explode=["first_keys", "last_keys"])),
+        BlockingRule("zip_dob", "both names mistyped or transliterated differently",
+                     block_on("zip_keys", "dob", arrays_to_explode=["zip_keys"])),
+    )
+
+
+def linkage_settings(
+    probability_two_random_records_match: float,
+    rules: Sequence[BlockingRule] | None = None,
+) -> SettingsCreator:
+    """The Splink settings, backend-neutral. ``linker_uid`` is fixed so saved models are stable."""
+    return SettingsCreator(
+        link_type="link_only",
+        unique_id_column_name=UNIQUE_ID,
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=[
+            r.creator for r in (blocking_rules() if rules is None else rules)
+        ],
+        probability_two_random_records_match=probability_two_random_records_match,
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+        linker_uid="ftigate1",
+    )
