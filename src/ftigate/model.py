@@ -190,6 +190,7 @@ class Candidate:
     ``address_corroborated``: the requested address matches an address in the person's history.
     ``supplied_tin_matches``: the request carried a TIN and it is this person's (None: no TIN).
     ``evidence``: comparison levels that fired, for officers and the report.
+    ``name_conflict`` / ``suffix_conflict``: hard evidence that this is another person.
     """
 
     tin: str
@@ -199,6 +200,8 @@ class Candidate:
     address_corroborated: bool = False
     supplied_tin_matches: bool | None = None
     evidence: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    name_conflict: bool = False  # given names bear no name-like relation (twins: Ana vs Eva)
+    suffix_conflict: bool = False  # both carry a generational suffix and they differ (JR vs SR)
 
 
 @dataclass(frozen=True, slots=True)
