@@ -33,6 +33,7 @@ def decision(
         snapshot_id="snap-1",
         model_sha256="c" * 64,
         software_version="0.1.0",
+        salt=f"{i:032x}",
     )
     return replace(base, **kw) if kw else base
 

@@ -52,6 +52,7 @@ def test_golden_encoding() -> None:
         b'"model_sha256":"' + b"c" * 64 + b'","outcome":"REFUSED","reason":null,'
         b'"refusal_codes":["MISSING_ADDRESS"],"releaser":"officer-b","remediates":null,'
         b'"remediation_reason":null,"request_id":"R0000000","reviewers":["officer-a"],'
+        b'"salt":"00000000000000000000000000000000",'
         b'"snapshot_id":"snap-1","software_version":"0.1.0","statute":"8 U.S.C. 1253(a)(1)",'
         b'"time":"2025-08-07T12:00:00Z","tin_hmac":null,"v":1}'
     )
@@ -142,6 +143,16 @@ def test_refusal_with_reason_none_round_trips() -> None:
         0, tin=None, outcome=Outcome.NOT_DISCLOSED, refusal_codes=(), reason=Reason.AMBIGUOUS
     )
     assert lf.decode_record(lf.encode_record(r)).reason is Reason.AMBIGUOUS
+
+
+def test_salt_blinds_the_leaf_hash() -> None:
+    a = decision(0, tin=None, salt="0" * 32)
+    r = lf.LedgerRecord(**{**{f: getattr(a, f) for f in a.__dataclass_fields__}, "salt": "1" * 32})
+    assert lf.encode_record(a) != lf.encode_record(r)
+    kw = {f: getattr(a, f) for f in a.__dataclass_fields__ if f != "salt"}
+    assert lf.LedgerRecord(**kw).salt != lf.LedgerRecord(**kw).salt  # random by default
+    with pytest.raises(InputError):
+        replace(a, salt="xyz")
 
 
 def test_tin_hmac_normalises_and_never_echoes_the_tin() -> None:

@@ -29,11 +29,18 @@ the fields. Format version 1 has these keys:
 ``software_version``  ftigate version that decided
 ``remediates``        for remediation kinds: the leaf index remediated
 ``remediation_reason`` for remediation kinds: why (wrong person, deficient request, court order)
+``salt``              16 random bytes, hex: blinds the leaf hash (see below)
 ==================== ====================================================================
 
 The TIN itself is never in a leaf. With the HMAC key the gateway can answer "which leaves
 concern this taxpayer" (26 U.S.C. 6103(p)(3) accounting); without it nobody can enumerate TINs
 against the ledger, because the key is 32 random bytes kept apart from the signing key.
+
+**Why a salt.** A requester receives each of its leaves' hash and inclusion proof, to check
+that its response was logged. Without a salt it could hash every plausible record (it knows the
+batch, request, time and officers) and learn the internal reason - ``NO_MATCH`` or
+``AMBIGUOUS`` - which would tell it whether the person files. A random salt per leaf makes the
+hash reveal nothing; the overseer, who holds the leaves, sees the salt like any other field.
 
 We produce the canonical form with :func:`json.dumps` (sorted keys, compact separators, no ASCII
 escaping), which equals RFC 8785 for the values a record may hold (strings without lone
@@ -45,7 +52,7 @@ Example:
     >>> r = LedgerRecord(kind=RecordKind.DECISION, batch_id="B1", request_id="R1", line=2,
     ...     agreement_id="irs-dhs-2025", agreement_sha256="a" * 64, statute="8 U.S.C. 1253(a)(1)",
     ...     outcome=Outcome.REFUSED, refusal_codes=("MISSING_ADDRESS",),
-    ...     time="2025-08-07T12:00:00Z", software_version="0.1.0")
+    ...     time="2025-08-07T12:00:00Z", software_version="0.1.0", salt="0" * 32)
     >>> decode_record(encode_record(r)) == r
     True
     >>> encode_record(r)[:40]
@@ -58,6 +65,7 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -68,6 +76,7 @@ from ftigate.model import Outcome, Reason
 
 FORMAT_VERSION = 1
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_SALT = re.compile(r"^[0-9a-f]{32}$")
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
 _MAX_SAFE_INT = 2**53 - 1
@@ -110,6 +119,7 @@ class LedgerRecord:
     model_sha256: str | None = None
     remediates: int | None = None
     remediation_reason: str | None = None
+    salt: str = field(default_factory=lambda: secrets.token_hex(16))
     v: int = field(default=FORMAT_VERSION)
 
     def __post_init__(self) -> None:
@@ -142,6 +152,8 @@ def _problems(r: LedgerRecord) -> list[Detail]:
         value = getattr(r, name)
         if value is not None and not _HEX64.match(value):
             bad(name, "must be 64 lowercase hex digits or null")
+    if not _SALT.match(r.salt):
+        bad("salt", "must be 32 lowercase hex digits")
     if not _RFC3339_UTC.match(r.time):
         bad("time", "must be RFC 3339 in UTC ending in Z, e.g. 2025-08-07T12:00:00Z")
     for name in ("line", "remediates"):
