@@ -139,3 +139,5 @@ audit_events = sa.Table(
     sa.Column("object", sa.String(200), nullable=False),
     sa.Column("detail", sa.Text, nullable=True),
 )
+
+from ftigate.store import ledger_tables  # noqa: E402,F401  (adds the ledger tables)
