@@ -26,13 +26,14 @@ import re
 import unicodedata
 
 
-def _wordset(text: str) -> frozenset[str]:
+def word_set(text: str) -> frozenset[str]:
+    """The whitespace-separated words of a vocabulary written as one string."""
     return frozenset(text.split())
 
 
-NULL_WORDS: frozenset[str] = _wordset(
+NULL_WORDS: frozenset[str] = word_set(
     """
-    na notapplicable none null nil nul unknown unk unkn unkwn unkown unknwn notknown nk
+    na nan notapplicable none null nil nul unknown unk unkn unkwn unkown unknwn notknown nk
     not known know available avail unavailable applicable provided provide given give supplied
     stated listed reported entered recorded disclosed specified unspecified undisclosed
     failed fail refused refuse declined decline withheld redacted confidential
@@ -44,7 +45,7 @@ NULL_WORDS: frozenset[str] = _wordset(
 )
 """Words that say "there is no value here" in some form."""
 
-NEUTRAL_WORDS: frozenset[str] = _wordset(
+NEUTRAL_WORDS: frozenset[str] = word_set(
     """
     the of to on in at is as for by and or be was been per with from it its this that any
     address addr addresses street st road rd avenue ave city town state zip zipcode postal
@@ -54,7 +55,7 @@ NEUTRAL_WORDS: frozenset[str] = _wordset(
 )
 """Words with no content of their own; they neither make nor unmake a placeholder."""
 
-NAME_NULL_WORDS: frozenset[str] = _wordset(
+NAME_NULL_WORDS: frozenset[str] = word_set(
     """
     notapplicable none null nil unknown unk unkn notknown nk fnu lnu mnu nfn nln nmn
     not known given provided available applicable refused withheld redacted tbd pending
@@ -67,6 +68,7 @@ _N_SLASH = re.compile(r"(?<![a-z0-9])n\s*[/\\.]\s*[a-z](?![a-z0-9])\.?")
 _JOINERS = re.compile(r"[.'’`´]")
 _SPLIT = re.compile(r"[^0-9a-z]+")
 _REPEATED_LETTER = re.compile(r"^([a-z])\1{2,}$")
+_SPREADSHEET_ERROR = re.compile(r"^#(?:n/?a|value!|ref!|name\?|div/0!|null!|num!|spill!|calc!)$")
 
 
 def fold(text: str) -> str:
@@ -102,6 +104,8 @@ def is_placeholder(text: str, null_words: frozenset[str] = NULL_WORDS) -> bool:
     """
     if not text.strip():
         return False
+    if _SPREADSHEET_ERROR.match(fold(text).strip()):
+        return True  # "#N/A", "#VALUE!": a formula's error exported as the value
     found = words(text)
     if not found:
         return True  # only punctuation: "?", "-", "..."
