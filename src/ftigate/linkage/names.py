@@ -48,11 +48,18 @@ from nicknames import NickNamer
 from unidecode import unidecode
 
 SUFFIXES: Mapping[str, str] = {
-    "jr": "JR", "junior": "JR", "jnr": "JR",
-    "sr": "SR", "senior": "SR", "snr": "SR",
-    "ii": "II", "2nd": "II",
-    "iii": "III", "3rd": "III",
-    "iv": "IV", "4th": "IV",
+    "jr": "JR",
+    "junior": "JR",
+    "jnr": "JR",
+    "sr": "SR",
+    "senior": "SR",
+    "snr": "SR",
+    "ii": "II",
+    "2nd": "II",
+    "iii": "III",
+    "3rd": "III",
+    "iv": "IV",
+    "4th": "IV",
 }
 """Generational suffixes as written -> canonical code (after :func:`normalize_text`)."""
 
@@ -60,8 +67,33 @@ SUFFIXES: Mapping[str, str] = {
 _FIELD_ONLY_SUFFIXES: Mapping[str, str] = {"v": "V", "5th": "V", "i": ""}
 
 PARTICLES: frozenset[str] = frozenset(
-    {"de", "del", "la", "las", "los", "y", "e", "da", "das", "do", "dos", "di", "du",
-     "van", "von", "der", "den", "le", "al", "el", "bin", "ibn", "bint", "ben", "st"}
+    {
+        "de",
+        "del",
+        "la",
+        "las",
+        "los",
+        "y",
+        "e",
+        "da",
+        "das",
+        "do",
+        "dos",
+        "di",
+        "du",
+        "van",
+        "von",
+        "der",
+        "den",
+        "le",
+        "al",
+        "el",
+        "bin",
+        "ibn",
+        "bint",
+        "ben",
+        "st",
+    }
 )
 """Surname particles and conjunctions dropped from ``last_parts`` when a real part remains.
 
@@ -69,7 +101,9 @@ PARTICLES: frozenset[str] = frozenset(
 particle is only dropped when the field still has another, non-particle token.
 """
 
-GIVEN_MARKERS: frozenset[str] = frozenset({"van", "thi", "de", "del", "la", "y", "bin", "bint", "ibn"})
+GIVEN_MARKERS: frozenset[str] = frozenset(
+    {"van", "thi", "de", "del", "la", "y", "bin", "bint", "ibn"}
+)
 """Given-name tokens that mark gender or lineage rather than identify (Vietnamese Van/Thi, Arabic
 bin); they stay in ``middle`` but give no equivalence keys, or every Nguyen Van X would share one."""
 
@@ -111,7 +145,7 @@ def _merge_abd(tokens: list[str]) -> list[str]:
             continue
         for prefix in ("abdel", "abdal", "abdol", "abdoul"):
             if tok.startswith(prefix) and len(tok) > len(prefix) + 2:
-                tok = "abdul" + tok[len(prefix):]
+                tok = "abdul" + tok[len(prefix) :]
                 break
         out.append(tok)
         i += 1

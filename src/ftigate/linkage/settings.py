@@ -57,11 +57,24 @@ UNIQUE_ID = "unique_id"
 
 PREPARED_COLUMNS: tuple[str, ...] = (
     UNIQUE_ID,
-    "first", "middle", "last", "last_sorted", "suffix",
-    "first_keys", "given_keys", "last_keys", "last_parts", "name_keys",
+    "first",
+    "middle",
+    "last",
+    "last_sorted",
+    "suffix",
+    "first_keys",
+    "given_keys",
+    "last_keys",
+    "last_parts",
+    "name_keys",
     "dob",
-    "addr_num", "addr_street", "addr_zip", "addr_city", "addr_state",
-    "addr_keys", "zip_keys",
+    "addr_num",
+    "addr_street",
+    "addr_zip",
+    "addr_city",
+    "addr_state",
+    "addr_keys",
+    "zip_keys",
     "tin_key",
 )
 """Columns both sides are prepared into (register: ``linkage/taxpayers.parquet``).
@@ -104,8 +117,12 @@ def first_name_comparison() -> ComparisonCreator:
             _lvl(cll.ArrayIntersectLevel("first_keys", 1), 0.08, "variant"),
             _lvl(cll.JaroWinklerLevel("first", 0.92), 0.04, "typo"),
             _lvl(cll.ArrayIntersectLevel("given_keys", 1), 0.04, "other given name"),
-            _sql('(length("first_l") = 1 OR length("first_r") = 1) '
-                 'AND substr("first_l", 1, 1) = substr("first_r", 1, 1)', 0.01, "initial"),
+            _sql(
+                '(length("first_l") = 1 OR length("first_r") = 1) '
+                'AND substr("first_l", 1, 1) = substr("first_r", 1, 1)',
+                0.01,
+                "initial",
+            ),
             _sql(_SWAP, 0.01, "order swapped"),
             _lvl(cll.ElseLevel(), 0.04, "different"),
         ],
@@ -183,14 +200,24 @@ def address_comparison() -> ComparisonCreator:
         comparison_description="requested address vs last known address and history",
         comparison_levels=[
             _null('"addr_street_l" IS NULL OR "addr_street_r" IS NULL'),
-            _sql('"addr_num_l" = "addr_num_r" AND "addr_street_l" = "addr_street_r" '
-                 'AND "addr_zip_l" = "addr_zip_r"', 0.45, "same door"),
-            _lvl(cll.And(cll.ExactMatchLevel("addr_num"), cll.JaroWinklerLevel("addr_street", 0.9)),
-                 0.10, "same number and street"),
+            _sql(
+                '"addr_num_l" = "addr_num_r" AND "addr_street_l" = "addr_street_r" '
+                'AND "addr_zip_l" = "addr_zip_r"',
+                0.45,
+                "same door",
+            ),
+            _lvl(
+                cll.And(cll.ExactMatchLevel("addr_num"), cll.JaroWinklerLevel("addr_street", 0.9)),
+                0.10,
+                "same number and street",
+            ),
             _lvl(cll.ArrayIntersectLevel("addr_keys", 1), 0.25, "a door from the history"),
             _lvl(cll.ArrayIntersectLevel("zip_keys", 1), 0.08, "same ZIP"),
-            _sql('"addr_city_l" = "addr_city_r" AND "addr_state_l" = "addr_state_r"',
-                 0.05, "same city"),
+            _sql(
+                '"addr_city_l" = "addr_city_r" AND "addr_state_l" = "addr_state_r"',
+                0.05,
+                "same city",
+            ),
             _lvl(cll.ElseLevel(), 0.07, "different"),
         ],
     )
@@ -223,16 +250,26 @@ def blocking_rules() -> tuple[BlockingRule, ...]:
     nickname, one surname, an old address, no dob or a typo — but never all at once.
     """
     return (
-        BlockingRule("supplied_tin", "the TIN the requester supplied (scored on name and dob,"
-                     " never trusted)", block_on("tin_key")),
-        BlockingRule("name_key_dob", "nicknames, one or swapped surnames, stale addresses, "
-                     "a typo in one name", block_on("name_keys", "dob",
-                                                    arrays_to_explode=["name_keys"])),
-        BlockingRule("first_last_keys", "missing or mistyped dob",
-                     block_on("first_keys", "last_keys",
-                              arrays_to_explode=["first_keys", "last_keys"])),
-        BlockingRule("zip_dob", "both names mistyped or transliterated differently",
-                     block_on("zip_keys", "dob", arrays_to_explode=["zip_keys"])),
+        BlockingRule(
+            "supplied_tin",
+            "the TIN the requester supplied (scored on name and dob, never trusted)",
+            block_on("tin_key"),
+        ),
+        BlockingRule(
+            "name_key_dob",
+            "nicknames, one or swapped surnames, stale addresses, a typo in one name",
+            block_on("name_keys", "dob", arrays_to_explode=["name_keys"]),
+        ),
+        BlockingRule(
+            "first_last_keys",
+            "missing or mistyped dob",
+            block_on("first_keys", "last_keys", arrays_to_explode=["first_keys", "last_keys"]),
+        ),
+        BlockingRule(
+            "zip_dob",
+            "both names mistyped or transliterated differently",
+            block_on("zip_keys", "dob", arrays_to_explode=["zip_keys"]),
+        ),
     )
 
 
@@ -250,6 +287,6 @@ def linkage_settings(
         ],
         probability_two_random_records_match=probability_two_random_records_match,
         retain_matching_columns=False,
-        retain_intermediate_calculation_columns=False,
+        retain_intermediate_calculation_columns=True,
         linker_uid="ftigate1",
     )
