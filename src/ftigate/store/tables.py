@@ -141,3 +141,4 @@ audit_events = sa.Table(
 )
 
 from ftigate.store import ledger_tables  # noqa: E402,F401  (adds the ledger tables)
+from ftigate.store import accounts as _accounts  # noqa: E402,F401  (adds the accounts table)
