@@ -14,7 +14,8 @@ its token-level tagging and keep the first of each label, so parsing never fails
 idempotent: parsing the formatted result again gives the same result.
 
 Example:
-    >>> a = parse_address("123 North Main Street Apt 4B", "", "Saint Paul", "Minnesota", "55101-1234")
+    >>> a = parse_address("123 North Main Street Apt 4B", "", "Saint Paul", "Minnesota",
+    ...                   "55101-1234")
     >>> a.number, a.street, a.unit, a.city, a.state, a.zip5
     ('123', 'N MAIN ST', '4B', 'ST PAUL', 'MN', '55101')
 """
@@ -299,7 +300,7 @@ def standardize_street(rest: str) -> tuple[str, str]:
                 unit = normalize_unit(token)
         elif label == "OccupancyType" or label in _DROP_LABELS:
             continue
-        elif token != "#":
+        elif token != "#":  # noqa: S105 - a unit sign, not a password
             street.append(_std_token(token))
     if not street:  # e.g. usaddress read every token as a unit: keep the words as the street
         street = [_std_token(t) for t in rest.split() if t not in UNIT_DESIGNATORS and t != "#"]

@@ -189,9 +189,8 @@ def estimated_false_disclosures(decisions: Iterable[Decision]) -> float:
     ...                              Decision("b", Outcome.NOT_DISCLOSED, probability=0.2)])
     0.001
     """
-    total = sum(
-        1.0 - d.probability
-        for d in decisions
-        if d.outcome is Outcome.DISCLOSE and d.probability is not None
-    )
+    total = 0.0
+    for d in decisions:
+        if d.outcome is Outcome.DISCLOSE and d.probability is not None:
+            total += 1.0 - d.probability
     return round(total, 12)

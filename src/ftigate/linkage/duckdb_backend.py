@@ -75,7 +75,7 @@ from ftigate.model import Candidate, Request
 log = logging.getLogger(__name__)
 
 PREPARE_VERSION = 1
-"""Bump when the prepared tables change meaning; a snapshot prepared by another version is redone."""
+"""Bump when prepared tables change meaning; a snapshot prepared by another version is redone."""
 IN_REGISTER_PRIOR = 0.5
 """Prior share of requests whose person is in the register (sets lambda; see the docstring)."""
 U_MAX_PAIRS = 2e6
@@ -190,7 +190,7 @@ def _simple_map(values: list[str], fn: Any) -> pa.Table:
 
 
 def _street_maps(values: list[str]) -> tuple[pa.Table, pa.Table]:
-    """Street lines -> (number, rest); distinct rests -> standardised street (uncached: millions)."""
+    """Street lines -> (number, rest); distinct rests -> standardised street (not cached)."""
     numbers: list[str | None] = []
     rests: list[str] = []
     for v in values:
@@ -591,7 +591,7 @@ def match(
             f"{_q(out / PREPARED_ADDRESSES)}) WHERE tin IN "
             "(SELECT unique_id FROM reg)",
         )
-        linker, db_api = _linker_on(con, out, [("req", "requests"), ("reg", "register")], model)
+        linker, _ = _linker_on(con, out, [("req", "requests"), ("reg", "register")], model)
         sdfs = list(linker._input_tables_dict.values())
         preds = linker.inference.predict_between(sdfs[0], sdfs[1], warning_mode="never")
         labels = _level_labels(linker)

@@ -104,8 +104,8 @@ particle is only dropped when the field still has another, non-particle token.
 GIVEN_MARKERS: frozenset[str] = frozenset(
     {"van", "thi", "de", "del", "la", "y", "bin", "bint", "ibn"}
 )
-"""Given-name tokens that mark gender or lineage rather than identify (Vietnamese Van/Thi, Arabic
-bin); they stay in ``middle`` but give no equivalence keys, or every Nguyen Van X would share one."""
+"""Given-name tokens that mark gender or lineage rather than identify (Vietnamese Van/Thi,
+Arabic bin); they stay in ``middle`` but give no keys, or every Nguyen Van X would share one."""
 
 # Arabic theophoric names: "Abd al-Rahman", "Abdul Rahman", "Abdel Rahman", "Abd-El-Rahman",
 # "Abdulrahman" all become "abdulrahman" (one token, so they compare as equal strings).
@@ -131,7 +131,10 @@ def normalize_text(value: str) -> str:
 
 
 def _merge_abd(tokens: list[str]) -> list[str]:
-    """Join an Arabic "Abd" prefix with the name it governs: ["abd", "al", "rahman"] -> ["abdulrahman"]."""
+    """Join an Arabic "Abd" prefix with the name it governs.
+
+    ["abd", "al", "rahman"] -> ["abdulrahman"]
+    """
     out: list[str] = []
     i = 0
     while i < len(tokens):

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
@@ -223,7 +224,7 @@ def address_comparison() -> ComparisonCreator:
     )
 
 
-def comparisons() -> list[ComparisonCreator]:
+def comparisons() -> list[ComparisonCreator | dict[str, Any]]:
     return [
         first_name_comparison(),
         middle_name_comparison(),
