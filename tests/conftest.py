@@ -25,7 +25,9 @@ def postgres_url() -> str | None:
     url = os.environ.get("FTIGATE_TEST_DATABASE_URL")
     if not url:
         if os.environ.get("CI"):
-            pytest.fail("FTIGATE_TEST_DATABASE_URL must be set in CI: PostgreSQL tests may not skip")
+            pytest.fail(
+                "FTIGATE_TEST_DATABASE_URL must be set in CI: PostgreSQL tests may not skip"
+            )
         pytest.skip("FTIGATE_TEST_DATABASE_URL is not set")
     return url
 

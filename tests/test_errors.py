@@ -10,11 +10,25 @@ from ftigate import errors
 from ftigate.errors import REFUSAL_CODES, FtigateError, InputError, RefusalCode
 
 DESIGN_CODES = {
-    "SIGNATURE_INVALID", "SIGNER_NOT_AUTHORIZED", "MANIFEST_MISMATCH", "AGREEMENT_UNKNOWN",
-    "AGREEMENT_SUSPENDED", "AGREEMENT_EXPIRED", "RECIPIENT_SAFEGUARDS_OPEN", "BATCH_TOO_LARGE",
-    "DUPLICATE_REQUEST", "MISSING_NAME", "MISSING_ADDRESS", "ADDRESS_NOT_SPECIFIC",
-    "MISSING_TAX_PERIOD", "STATUTE_NOT_IN_AGREEMENT", "MISSING_REASON", "MISSING_OFFICER",
-    "ENGAGEMENT_IMPLAUSIBLE", "FIELD_NOT_DISCLOSABLE", "MALFORMED_ROW",
+    "SIGNATURE_INVALID",
+    "SIGNER_NOT_AUTHORIZED",
+    "MANIFEST_MISMATCH",
+    "AGREEMENT_UNKNOWN",
+    "AGREEMENT_SUSPENDED",
+    "AGREEMENT_EXPIRED",
+    "RECIPIENT_SAFEGUARDS_OPEN",
+    "BATCH_TOO_LARGE",
+    "DUPLICATE_REQUEST",
+    "MISSING_NAME",
+    "MISSING_ADDRESS",
+    "ADDRESS_NOT_SPECIFIC",
+    "MISSING_TAX_PERIOD",
+    "STATUTE_NOT_IN_AGREEMENT",
+    "MISSING_REASON",
+    "MISSING_OFFICER",
+    "ENGAGEMENT_IMPLAUSIBLE",
+    "FIELD_NOT_DISCLOSABLE",
+    "MALFORMED_ROW",
 }
 
 
@@ -23,13 +37,21 @@ def test_refusal_table_is_exactly_the_design_codes() -> None:
     assert set(REFUSAL_CODES) == set(RefusalCode)
     batch = {str(c) for c, i in REFUSAL_CODES.items() if i.level == "batch"}
     assert batch == {
-        "SIGNATURE_INVALID", "SIGNER_NOT_AUTHORIZED", "MANIFEST_MISMATCH", "AGREEMENT_UNKNOWN",
-        "AGREEMENT_SUSPENDED", "AGREEMENT_EXPIRED", "RECIPIENT_SAFEGUARDS_OPEN", "BATCH_TOO_LARGE",
+        "SIGNATURE_INVALID",
+        "SIGNER_NOT_AUTHORIZED",
+        "MANIFEST_MISMATCH",
+        "AGREEMENT_UNKNOWN",
+        "AGREEMENT_SUSPENDED",
+        "AGREEMENT_EXPIRED",
+        "RECIPIENT_SAFEGUARDS_OPEN",
+        "BATCH_TOO_LARGE",
     }
 
 
 def test_every_error_class_renders_the_one_json_shape() -> None:
-    classes = [c for _, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, FtigateError)]
+    classes = [
+        c for _, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, FtigateError)
+    ]
     assert len(classes) >= 9
     for cls in classes:
         if cls is errors.BatchRefused:

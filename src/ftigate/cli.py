@@ -36,13 +36,22 @@ EXIT_CODES: dict[type[errors.FtigateError], int] = {
 console = Console()
 err_console = Console(stderr=True)
 
-app = typer.Typer(help=__doc__.split("\n")[0], no_args_is_help=True, pretty_exceptions_enable=False,
-                  rich_markup_mode="rich")
-agreement_app = typer.Typer(help="Load, suspend and resume disclosure agreements.", no_args_is_help=True)
-register_app = typer.Typer(help="Ingest the taxpayer register into snapshots.", no_args_is_help=True)
+app = typer.Typer(
+    help=__doc__.split("\n")[0],
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+agreement_app = typer.Typer(
+    help="Load, suspend and resume disclosure agreements.", no_args_is_help=True
+)
+register_app = typer.Typer(
+    help="Ingest the taxpayer register into snapshots.", no_args_is_help=True
+)
 keys_app = typer.Typer(help="Ed25519 key pairs for requesters.", no_args_is_help=True)
-batch_app = typer.Typer(help="Sign, submit, match, review, release and answer request batches.",
-                        no_args_is_help=True)
+batch_app = typer.Typer(
+    help="Sign, submit, match, review, release and answer request batches.", no_args_is_help=True
+)
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(register_app, name="register")
 app.add_typer(keys_app, name="keys")
@@ -75,8 +84,12 @@ def handles_errors(fn: F) -> F:
             if STATE.json_errors:
                 print(json.dumps(e.to_json(), indent=2), file=sys.stderr)
             else:
-                err_console.print(f"[bold red]error[/] [{e.code}] {e}", markup=True, highlight=False,
-                                  soft_wrap=True)
+                err_console.print(
+                    f"[bold red]error[/] [{e.code}] {e}",
+                    markup=True,
+                    highlight=False,
+                    soft_wrap=True,
+                )
             raise typer.Exit(exit_code_for(e)) from None
 
     return wrapper  # type: ignore[return-value]
@@ -102,14 +115,20 @@ def admin() -> Any:
 
 @app.callback()
 def main_options(
-    database: Annotated[str | None, typer.Option(help="Store URL (env FTIGATE_DATABASE_URL).")] = None,
-    data_dir: Annotated[str | None, typer.Option(help="Snapshots, models, keys (env FTIGATE_DATA_DIR).")] = None,
+    database: Annotated[
+        str | None, typer.Option(help="Store URL (env FTIGATE_DATABASE_URL).")
+    ] = None,
+    data_dir: Annotated[
+        str | None, typer.Option(help="Snapshots, models, keys (env FTIGATE_DATA_DIR).")
+    ] = None,
     backend: Annotated[str | None, typer.Option(help="Linkage backend: duckdb or spark.")] = None,
     json_errors: Annotated[bool, typer.Option("--json", help="Print errors as JSON.")] = False,
 ) -> None:
     """ftigate: lawful, minimal, accountable disclosure of Federal Tax Information."""
     try:
-        STATE.settings = Settings.from_env(database_url=database, data_dir=data_dir, backend=backend)
+        STATE.settings = Settings.from_env(
+            database_url=database, data_dir=data_dir, backend=backend
+        )
     except errors.FtigateError as e:
         err_console.print(f"[bold red]error[/] {e}")
         raise typer.Exit(exit_code_for(e)) from None
@@ -117,6 +136,7 @@ def main_options(
 
 
 # --- setup ------------------------------------------------------------------------------------
+
 
 @app.command()
 @handles_errors
@@ -143,7 +163,9 @@ def synth(
     from ftigate.synth import generate
 
     with progress_bar("synth") as update:
-        summary = generate(taxpayers=taxpayers, requests=requests, seed=seed, out=out, progress=update)
+        summary = generate(
+            taxpayers=taxpayers, requests=requests, seed=seed, out=out, progress=update
+        )
     console.print(summary)
 
 
@@ -155,7 +177,9 @@ def agreement_load(file: Annotated[Path, typer.Argument(help="Agreement YAML.")]
 
     agreement, created = load_agreement(gateway(), file, admin())
     state = "stored" if created else "already stored"
-    console.print(f"agreement {agreement.id} version {agreement.version} {state} (sha256 {agreement.sha256})")
+    console.print(
+        f"agreement {agreement.id} version {agreement.version} {state} (sha256 {agreement.sha256})"
+    )
 
 
 @agreement_app.command("suspend")
@@ -189,8 +213,13 @@ def agreement_resume(
 @register_app.command("ingest")
 @handles_errors
 def register_ingest(
-    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder with taxpayers and addresses (CSV or Parquet).")],
-    train: Annotated[bool, typer.Option(help="Train the linkage model now (else at first match).")] = True,
+    directory: Annotated[
+        Path,
+        typer.Argument(metavar="DIR", help="Folder with taxpayers and addresses (CSV or Parquet)."),
+    ],
+    train: Annotated[
+        bool, typer.Option(help="Train the linkage model now (else at first match).")
+    ] = True,
 ) -> None:
     """Load taxpayers and addresses into a new register snapshot; bad rows are all reported."""
     from ftigate.service.register import ingest
@@ -198,8 +227,10 @@ def register_ingest(
     with console.status("ingesting") as status:
         result = ingest(gateway(), directory, admin(), train=train, progress=status.update)
     s = result.snapshot
-    console.print(f"snapshot {s.id}: {s.taxpayers} taxpayers, {s.addresses} addresses"
-                  f"{' (reused)' if result.reused else ''}; model {s.model_sha256 or 'not trained'}")
+    console.print(
+        f"snapshot {s.id}: {s.taxpayers} taxpayers, {s.addresses} addresses"
+        f"{' (reused)' if result.reused else ''}; model {s.model_sha256 or 'not trained'}"
+    )
 
 
 @keys_app.command("generate")
@@ -212,7 +243,9 @@ def keys_generate(
     from ftigate.keys import generate_keypair, public_key_b64
 
     key = generate_keypair(out / f"{name}.key", out / f"{name}.pub")
-    console.print(f"{out / (name + '.key')} (0600); public key (base64): {public_key_b64(key.public_key())}")
+    console.print(
+        f"{out / (name + '.key')} (0600); public key (base64): {public_key_b64(key.public_key())}"
+    )
 
 
 from ftigate import cli_batch  # noqa: E402  (registers the batch commands on batch_app)

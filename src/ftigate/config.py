@@ -33,24 +33,50 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("database_url", "sqlite:///./ftigate.db",
-            "SQLAlchemy URL of the state store (SQLite default; postgresql+psycopg://... in production)"),
-    Setting("data_dir", "./ftigate-data",
-            "Directory for register snapshots (Parquet), trained models and key files"),
+    Setting(
+        "database_url",
+        "sqlite:///./ftigate.db",
+        "SQLAlchemy URL of the state store (SQLite default; postgresql+psycopg://... "
+        "in production)",
+    ),
+    Setting(
+        "data_dir",
+        "./ftigate-data",
+        "Directory for register snapshots (Parquet), trained models and key files",
+    ),
     Setting("backend", "duckdb", "Linkage backend: duckdb (embedded default) or spark"),
     Setting("spark_master", "local[2]", "Spark master URL used by the spark backend"),
     Setting("duckdb_threads", 2, "DuckDB worker threads used for linkage"),
-    Setting("duckdb_memory_limit", "6GB", "DuckDB memory_limit for linkage; it spills to duckdb_temp_dir beyond it"),
-    Setting("duckdb_temp_dir", "", "Where DuckDB spills when over memory_limit (default: a folder in data_dir)"),
-    Setting("log_origin", "ftigate.example/ledger",
-            "Origin line of the ledger's checkpoints (C2SP tlog-checkpoint); names this log"),
-    Setting("gateway_key", "",
-            "Ed25519 private key file (PEM, mode 0600) that signs checkpoints and responses "
-            "(default: data_dir/keys/gateway.key, created by `ftigate init`)"),
-    Setting("tin_hmac_key", "",
-            "Key file (mode 0600) for the HMAC of TINs in the ledger; never the signing key "
-            "(default: data_dir/keys/tin-hmac.key, created by `ftigate init`)"),
-    Setting("audit_retention_days", 2557, "How long audit events are kept (Publication 1075: 7 years)"),
+    Setting(
+        "duckdb_memory_limit",
+        "6GB",
+        "DuckDB memory_limit for linkage; it spills to duckdb_temp_dir beyond it",
+    ),
+    Setting(
+        "duckdb_temp_dir",
+        "",
+        "Where DuckDB spills when over memory_limit (default: a folder in data_dir)",
+    ),
+    Setting(
+        "log_origin",
+        "ftigate.example/ledger",
+        "Origin line of the ledger's checkpoints (C2SP tlog-checkpoint); names this log",
+    ),
+    Setting(
+        "gateway_key",
+        "",
+        "Ed25519 private key file (PEM, mode 0600) that signs checkpoints and responses "
+        "(default: data_dir/keys/gateway.key, created by `ftigate init`)",
+    ),
+    Setting(
+        "tin_hmac_key",
+        "",
+        "Key file (mode 0600) for the HMAC of TINs in the ledger; never the signing key "
+        "(default: data_dir/keys/tin-hmac.key, created by `ftigate init`)",
+    ),
+    Setting(
+        "audit_retention_days", 2557, "How long audit events are kept (Publication 1075: 7 years)"
+    ),
     Setting("log_level", "WARNING", "Python logging level; no TIN or address is ever logged"),
 )
 
@@ -89,10 +115,14 @@ class Settings:
 
     def validate(self) -> None:
         if self.backend not in ("duckdb", "spark"):
-            raise InputError(f"backend must be duckdb or spark, not {self.backend!r}",
-                             field=_BY_NAME["backend"].env)
+            raise InputError(
+                f"backend must be duckdb or spark, not {self.backend!r}",
+                field=_BY_NAME["backend"].env,
+            )
         if self.duckdb_threads < 1:
-            raise InputError("duckdb_threads must be at least 1", field=_BY_NAME["duckdb_threads"].env)
+            raise InputError(
+                "duckdb_threads must be at least 1", field=_BY_NAME["duckdb_threads"].env
+            )
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -103,11 +133,17 @@ class Settings:
 
     @property
     def gateway_key_path(self) -> Path:
-        return Path(self.gateway_key) if self.gateway_key else self.data_path / "keys" / "gateway.key"
+        return (
+            Path(self.gateway_key) if self.gateway_key else self.data_path / "keys" / "gateway.key"
+        )
 
     @property
     def tin_hmac_key_path(self) -> Path:
-        return Path(self.tin_hmac_key) if self.tin_hmac_key else self.data_path / "keys" / "tin-hmac.key"
+        return (
+            Path(self.tin_hmac_key)
+            if self.tin_hmac_key
+            else self.data_path / "keys" / "tin-hmac.key"
+        )
 
     @property
     def duckdb_temp_path(self) -> Path:

@@ -68,46 +68,99 @@ class RefusalCodeInfo:
 REFUSAL_CODES: Mapping[RefusalCode, RefusalCodeInfo] = {
     info.code: info
     for info in (
-        RefusalCodeInfo(RefusalCode.SIGNATURE_INVALID, "batch",
-                        "manifest.sig is not a valid Ed25519 signature of manifest.json by the named signer"),
-        RefusalCodeInfo(RefusalCode.SIGNER_NOT_AUTHORIZED, "batch",
-                        "the signer is not among the requester's authorised signers in the agreement"),
-        RefusalCodeInfo(RefusalCode.MANIFEST_MISMATCH, "batch",
-                        "the requests file's SHA-256 or row count differs from the manifest"),
-        RefusalCodeInfo(RefusalCode.AGREEMENT_UNKNOWN, "batch",
-                        "the manifest names an agreement the gateway does not hold"),
-        RefusalCodeInfo(RefusalCode.AGREEMENT_SUSPENDED, "batch",
-                        "the agreement is suspended (for example by court order)"),
-        RefusalCodeInfo(RefusalCode.AGREEMENT_EXPIRED, "batch",
-                        "the batch was received outside the agreement's term"),
-        RefusalCodeInfo(RefusalCode.RECIPIENT_SAFEGUARDS_OPEN, "batch",
-                        "the recipient has open safeguard findings with no corrective action plan"),
-        RefusalCodeInfo(RefusalCode.BATCH_TOO_LARGE, "batch",
-                        "the batch has more rows than the agreement allows"),
-        RefusalCodeInfo(RefusalCode.DUPLICATE_REQUEST, "row",
-                        "the request_id already appeared in this batch"),
-        RefusalCodeInfo(RefusalCode.MISSING_NAME, "row",
-                        "the request lacks the taxpayer's first or last name"),
-        RefusalCodeInfo(RefusalCode.MISSING_ADDRESS, "row",
-                        "the request sets forth no address (26 U.S.C. 6103(i)(2)(B)(i))"),
-        RefusalCodeInfo(RefusalCode.ADDRESS_NOT_SPECIFIC, "row",
-                        "the address is a placeholder, city or ZIP only, a facility with no "
-                        "location, or a PO box the agreement forbids"),
-        RefusalCodeInfo(RefusalCode.MISSING_TAX_PERIOD, "row",
-                        "the request names no tax period (26 U.S.C. 6103(i)(2)(B)(ii))"),
-        RefusalCodeInfo(RefusalCode.STATUTE_NOT_IN_AGREEMENT, "row",
-                        "the statute of the proceeding is not one the agreement allows"),
-        RefusalCodeInfo(RefusalCode.MISSING_REASON, "row",
-                        "the request gives no specific reason the information is relevant "
-                        "(26 U.S.C. 6103(i)(2)(B)(iv))"),
-        RefusalCodeInfo(RefusalCode.MISSING_OFFICER, "row",
-                        "no officer personally and directly engaged in the case is named"),
-        RefusalCodeInfo(RefusalCode.ENGAGEMENT_IMPLAUSIBLE, "row",
-                        "an officer is named on more cases than the agreement allows"),
-        RefusalCodeInfo(RefusalCode.FIELD_NOT_DISCLOSABLE, "row",
-                        "the request asks for a field the agreement does not allow to be disclosed"),
-        RefusalCodeInfo(RefusalCode.MALFORMED_ROW, "row",
-                        "the row cannot be parsed (bad date, bad TIN format, wrong column count)"),
+        RefusalCodeInfo(
+            RefusalCode.SIGNATURE_INVALID,
+            "batch",
+            "manifest.sig is not a valid Ed25519 signature of manifest.json by the named signer",
+        ),
+        RefusalCodeInfo(
+            RefusalCode.SIGNER_NOT_AUTHORIZED,
+            "batch",
+            "the signer is not among the requester's authorised signers in the agreement",
+        ),
+        RefusalCodeInfo(
+            RefusalCode.MANIFEST_MISMATCH,
+            "batch",
+            "the requests file's SHA-256 or row count differs from the manifest",
+        ),
+        RefusalCodeInfo(
+            RefusalCode.AGREEMENT_UNKNOWN,
+            "batch",
+            "the manifest names an agreement the gateway does not hold",
+        ),
+        RefusalCodeInfo(
+            RefusalCode.AGREEMENT_SUSPENDED,
+            "batch",
+            "the agreement is suspended (for example by court order)",
+        ),
+        RefusalCodeInfo(
+            RefusalCode.AGREEMENT_EXPIRED,
+            "batch",
+            "the batch was received outside the agreement's term",
+        ),
+        RefusalCodeInfo(
+            RefusalCode.RECIPIENT_SAFEGUARDS_OPEN,
+            "batch",
+            "the recipient has open safeguard findings with no corrective action plan",
+        ),
+        RefusalCodeInfo(
+            RefusalCode.BATCH_TOO_LARGE,
+            "batch",
+            "the batch has more rows than the agreement allows",
+        ),
+        RefusalCodeInfo(
+            RefusalCode.DUPLICATE_REQUEST, "row", "the request_id already appeared in this batch"
+        ),
+        RefusalCodeInfo(
+            RefusalCode.MISSING_NAME, "row", "the request lacks the taxpayer's first or last name"
+        ),
+        RefusalCodeInfo(
+            RefusalCode.MISSING_ADDRESS,
+            "row",
+            "the request sets forth no address (26 U.S.C. 6103(i)(2)(B)(i))",
+        ),
+        RefusalCodeInfo(
+            RefusalCode.ADDRESS_NOT_SPECIFIC,
+            "row",
+            "the address is a placeholder, city or ZIP only, a facility with no "
+            "location, or a PO box the agreement forbids",
+        ),
+        RefusalCodeInfo(
+            RefusalCode.MISSING_TAX_PERIOD,
+            "row",
+            "the request names no tax period (26 U.S.C. 6103(i)(2)(B)(ii))",
+        ),
+        RefusalCodeInfo(
+            RefusalCode.STATUTE_NOT_IN_AGREEMENT,
+            "row",
+            "the statute of the proceeding is not one the agreement allows",
+        ),
+        RefusalCodeInfo(
+            RefusalCode.MISSING_REASON,
+            "row",
+            "the request gives no specific reason the information is relevant "
+            "(26 U.S.C. 6103(i)(2)(B)(iv))",
+        ),
+        RefusalCodeInfo(
+            RefusalCode.MISSING_OFFICER,
+            "row",
+            "no officer personally and directly engaged in the case is named",
+        ),
+        RefusalCodeInfo(
+            RefusalCode.ENGAGEMENT_IMPLAUSIBLE,
+            "row",
+            "an officer is named on more cases than the agreement allows",
+        ),
+        RefusalCodeInfo(
+            RefusalCode.FIELD_NOT_DISCLOSABLE,
+            "row",
+            "the request asks for a field the agreement does not allow to be disclosed",
+        ),
+        RefusalCodeInfo(
+            RefusalCode.MALFORMED_ROW,
+            "row",
+            "the row cannot be parsed (bad date, bad TIN format, wrong column count)",
+        ),
     )
 }
 

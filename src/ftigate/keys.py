@@ -51,7 +51,9 @@ def _read_secret(path: Path) -> bytes:
 def generate_keypair(private_path: Path, public_path: Path | None = None) -> Ed25519PrivateKey:
     """Create a new Ed25519 key; the private file is 0600 and never overwritten."""
     if private_path.exists():
-        raise InputError(f"{private_path} exists; refusing to overwrite a key", file=str(private_path))
+        raise InputError(
+            f"{private_path} exists; refusing to overwrite a key", file=str(private_path)
+        )
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -75,7 +77,9 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 
 
 def public_key_pem(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def raw_public_key(key: Ed25519PublicKey) -> bytes:
@@ -127,6 +131,7 @@ def generate_secret(path: Path, nbytes: int = 32) -> None:
 def load_secret(path: Path) -> bytes:
     data = _read_secret(path)
     if len(data) < 32:
-        raise InputError(f"secret file {path} holds {len(data)} bytes; at least 32 are needed",
-                         file=str(path))
+        raise InputError(
+            f"secret file {path} holds {len(data)} bytes; at least 32 are needed", file=str(path)
+        )
     return data

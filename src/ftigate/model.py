@@ -111,9 +111,23 @@ class Manifest:
 
 
 REQUEST_FIELDS: tuple[str, ...] = (
-    "request_id", "first_name", "middle_name", "last_name", "dob", "street", "unit", "city",
-    "state", "zip", "tax_periods", "statute", "reason", "case_number", "officer_id",
-    "requested_fields", "tin",
+    "request_id",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "dob",
+    "street",
+    "unit",
+    "city",
+    "state",
+    "zip",
+    "tax_periods",
+    "statute",
+    "reason",
+    "case_number",
+    "officer_id",
+    "requested_fields",
+    "tin",
 )
 """Columns of a batch's requests file, in order; ``tin`` is optional in the file."""
 

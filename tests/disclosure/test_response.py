@@ -14,15 +14,35 @@ import pytest
 
 from ftigate.disclosure.last_known import last_known_address, source_rank
 from ftigate.disclosure.response import (
-    RESPONSE_COLUMNS, response_csv, response_row,
+    RESPONSE_COLUMNS,
+    response_csv,
+    response_row,
 )
 from ftigate.errors import RefusalCode
 from ftigate.model import AddressRecord, Outcome, ResponseStatus
 
 GOLDEN = Path(__file__).parent / "golden" / "response.csv"
 ADDR = [
-    AddressRecord("123456789", "12 Calle Sol", "", "San Antonio", "TX", "78201", date(2021, 4, 15), "1040:2020"),
-    AddressRecord("123456789", "400 N Main St", "Apt 4B", "San Antonio", "TX", "78205", date(2023, 4, 15), "W-2:2022"),
+    AddressRecord(
+        "123456789",
+        "12 Calle Sol",
+        "",
+        "San Antonio",
+        "TX",
+        "78201",
+        date(2021, 4, 15),
+        "1040:2020",
+    ),
+    AddressRecord(
+        "123456789",
+        "400 N Main St",
+        "Apt 4B",
+        "San Antonio",
+        "TX",
+        "78205",
+        date(2023, 4, 15),
+        "W-2:2022",
+    ),
     AddressRecord("123456789", "9 Oak Ln", "", "Austin", "TX", "78701", date(2023, 4, 15), "8822"),
 ]
 COLS = ("street", "unit", "city", "state", "zip")
@@ -31,7 +51,12 @@ COLS = ("street", "unit", "city", "state", "zip")
 def test_last_known_is_newest_then_change_of_address_notice() -> None:
     assert last_known_address(ADDR).street == "9 Oak Ln"
     assert last_known_address(ADDR[:2]).street == "400 N Main St"
-    assert source_rank("8822") < source_rank("1040:2022") < source_rank("W-2:2022") < source_rank("whatever")
+    assert (
+        source_rank("8822")
+        < source_rank("1040:2022")
+        < source_rank("W-2:2022")
+        < source_rank("whatever")
+    )
     with pytest.raises(ValueError):
         last_known_address([])
 
@@ -45,8 +70,13 @@ def test_only_allowed_columns_are_disclosed() -> None:
 def test_non_disclosure_says_nothing_and_refusal_gives_its_code() -> None:
     nd = response_row("R2", Outcome.NOT_DISCLOSED, (), None, COLS)
     assert nd.refusal_code is None and not nd.fields
-    rf = response_row("R3", Outcome.REFUSED, (RefusalCode.ADDRESS_NOT_SPECIFIC, RefusalCode.MISSING_REASON),
-                      last_known_address(ADDR), COLS)
+    rf = response_row(
+        "R3",
+        Outcome.REFUSED,
+        (RefusalCode.ADDRESS_NOT_SPECIFIC, RefusalCode.MISSING_REASON),
+        last_known_address(ADDR),
+        COLS,
+    )
     assert rf.refusal_code is RefusalCode.ADDRESS_NOT_SPECIFIC and not rf.fields
     with pytest.raises(ValueError):
         response_row("R4", Outcome.REVIEW, (), None, COLS)
@@ -60,7 +90,7 @@ def test_disclosure_requires_an_address() -> None:
 def test_response_csv_matches_golden_file() -> None:
     lka = last_known_address(ADDR)
     rows = [
-        response_row("ICE-0001", Outcome.DISCLOSE, (), replace(lka, unit="Apt 2, \"rear\""), COLS),
+        response_row("ICE-0001", Outcome.DISCLOSE, (), replace(lka, unit='Apt 2, "rear"'), COLS),
         response_row("ICE-0002", Outcome.NOT_DISCLOSED, (), None, COLS),
         response_row("ICE-0003", Outcome.REFUSED, (RefusalCode.ADDRESS_NOT_SPECIFIC,), None, COLS),
         response_row("ICE-0004", Outcome.DISCLOSE, (), replace(lka, street="12 Calle Peña"), COLS),

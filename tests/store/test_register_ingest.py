@@ -24,7 +24,9 @@ ADDRESSES = """tin,street,unit,city,state,zip,valid_from,source
 """
 
 
-def write(d: Path, taxpayers: str = TAXPAYERS, addresses: str = ADDRESSES, enc: str = "utf-8") -> Path:
+def write(
+    d: Path, taxpayers: str = TAXPAYERS, addresses: str = ADDRESSES, enc: str = "utf-8"
+) -> Path:
     d.mkdir(parents=True, exist_ok=True)
     (d / "taxpayers.csv").write_bytes(taxpayers.encode(enc))
     (d / "addresses.csv").write_bytes(addresses.encode(enc))
@@ -45,12 +47,21 @@ def test_ingest_writes_typed_snapshot(tmp_path: Path) -> None:
 def test_same_content_gives_same_snapshot_id(tmp_path: Path) -> None:
     a = ingest_register(write(tmp_path / "a"), tmp_path / "snaps", TODAY)
     b = ingest_register(write(tmp_path / "b"), tmp_path / "snaps", TODAY)
-    c = ingest_register(write(tmp_path / "c", addresses=ADDRESSES.replace("55 Bolsa", "57 Bolsa")), tmp_path / "snaps", TODAY)
+    c = ingest_register(
+        write(tmp_path / "c", addresses=ADDRESSES.replace("55 Bolsa", "57 Bolsa")),
+        tmp_path / "snaps",
+        TODAY,
+    )
     assert a.id == b.id != c.id
 
 
 def test_every_bad_row_is_reported_with_file_line_field(tmp_path: Path) -> None:
-    bad_tp = TAXPAYERS + "666-12-3456,SSN,Bad,,Area,,1990-01-01\n912-40-1234,ITIN,Bad,,Group,,1990-13-01\n123-45-6789,SSN,Dup,,Row,,\n"
+    bad_tp = (
+        TAXPAYERS
+        + "666-12-3456,SSN,Bad,,Area,,1990-01-01\n"
+        + "912-40-1234,ITIN,Bad,,Group,,1990-13-01\n"
+        + "123-45-6789,SSN,Dup,,Row,,\n"
+    )
     bad_ad = ADDRESSES + "999-99-9999,1 A St,,X,TX,7820,2020-01-01,1040\n"
     with pytest.raises(InputError) as e:
         ingest_register(write(tmp_path / "r", bad_tp, bad_ad), tmp_path / "snaps", TODAY)
@@ -79,15 +90,21 @@ def test_missing_column_is_named(tmp_path: Path) -> None:
 
 def test_malformed_csv_names_line(tmp_path: Path) -> None:
     with pytest.raises(InputError) as e:
-        ingest_register(write(tmp_path / "r", TAXPAYERS + "1,2,3,4,5,6,7,8,9\n"), tmp_path / "snaps", TODAY)
+        ingest_register(
+            write(tmp_path / "r", TAXPAYERS + "1,2,3,4,5,6,7,8,9\n"), tmp_path / "snaps", TODAY
+        )
     assert e.value.details[0].line == 5
 
 
 def test_parquet_input_and_embedded_newlines(tmp_path: Path) -> None:
     reg = tmp_path / "reg"
     reg.mkdir()
-    pd.read_csv(pd.io.common.StringIO(TAXPAYERS), dtype=str, keep_default_na=False).to_parquet(reg / "taxpayers.parquet")
-    (reg / "addresses.csv").write_text(ADDRESSES + '912-70-1234,"9 Elm St\nRear",,Westminster,CA,92683,2020-01-01,\n')
+    pd.read_csv(pd.io.common.StringIO(TAXPAYERS), dtype=str, keep_default_na=False).to_parquet(
+        reg / "taxpayers.parquet"
+    )
+    (reg / "addresses.csv").write_text(
+        ADDRESSES + '912-70-1234,"9 Elm St\nRear",,Westminster,CA,92683,2020-01-01,\n'
+    )
     with pytest.raises(InputError) as e:
         ingest_register(reg, tmp_path / "snaps", TODAY)
     # the blank source on the row that starts on line 5 (it spans two lines)

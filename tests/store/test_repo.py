@@ -11,15 +11,33 @@ from ftigate.store.db import Database
 
 
 def _batch(conn: sa.Connection, batch_id: str = "B1") -> None:
-    repo.insert_batch(conn, id=batch_id, requester="ICE", agreement_id="a", agreement_version=1,
-                      agreement_sha256="0" * 64, manifest_json="{}", signature_b64="", signer="s",
-                      requests_sha256="0" * 64, row_count=2, status=repo.BATCH_RECEIVED)
+    repo.insert_batch(
+        conn,
+        id=batch_id,
+        requester="ICE",
+        agreement_id="a",
+        agreement_version=1,
+        agreement_sha256="0" * 64,
+        manifest_json="{}",
+        signature_b64="",
+        signer="s",
+        requests_sha256="0" * 64,
+        row_count=2,
+        status=repo.BATCH_RECEIVED,
+    )
 
 
 def test_agreement_versions_are_immutable(any_db: Database) -> None:
     with any_db.transaction() as conn:
-        kw = dict(id="a", version=1, sha256="1" * 64, title="t", requesting_agency="ICE", yaml_text="x: 1",
-                  principal="admin")
+        kw = dict(
+            id="a",
+            version=1,
+            sha256="1" * 64,
+            title="t",
+            requesting_agency="ICE",
+            yaml_text="x: 1",
+            principal="admin",
+        )
         assert repo.insert_agreement(conn, **kw) is True
         assert repo.insert_agreement(conn, **kw) is False
         with pytest.raises(Conflict, match="new version"):
@@ -32,8 +50,15 @@ def test_agreement_versions_are_immutable(any_db: Database) -> None:
 def test_requests_and_decisions_round_trip(any_db: Database) -> None:
     req = Request(line=2, request_id="R1", first_name="José", last_name="Núñez", street="1 Main St")
     finding = Finding(RefusalCode.MISSING_TAX_PERIOD, "no tax period", "tax_periods")
-    dec = Decision("R1", Outcome.REVIEW, Reason.LOW_CONFIDENCE, tin="123456789", probability=0.97,
-                   runner_up_probability=0.01, rules=("best below threshold",))
+    dec = Decision(
+        "R1",
+        Outcome.REVIEW,
+        Reason.LOW_CONFIDENCE,
+        tin="123456789",
+        probability=0.97,
+        runner_up_probability=0.01,
+        rules=("best below threshold",),
+    )
     with any_db.transaction() as conn:
         _batch(conn)
         repo.insert_requests(conn, "B1", [req], {2: [finding]})
@@ -50,7 +75,9 @@ def test_duplicate_batch_is_a_conflict_and_the_transaction_survives(any_db: Data
         _batch(conn)
         with pytest.raises(Conflict):
             _batch(conn)
-        repo.record_audit(conn, principal="p", event_type="X", outcome="success", origin="cli", object="o")
+        repo.record_audit(
+            conn, principal="p", event_type="X", outcome="success", origin="cli", object="o"
+        )
     with any_db.reading() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(t.audit_events)).scalar() == 1
 
@@ -72,11 +99,14 @@ def test_snapshot_current_switches(any_db: Database) -> None:
     with any_db.transaction() as conn:
         with pytest.raises(NotFound):
             repo.get_snapshot(conn)
-        repo.upsert_current_snapshot(conn, id="s1", path="/p1", source="d", taxpayers=1, addresses=1,
-                                     content_sha256="a" * 64)
-        repo.upsert_current_snapshot(conn, id="s2", path="/p2", source="d", taxpayers=2, addresses=2,
-                                     content_sha256="b" * 64)
+        repo.upsert_current_snapshot(
+            conn, id="s1", path="/p1", source="d", taxpayers=1, addresses=1, content_sha256="a" * 64
+        )
+        repo.upsert_current_snapshot(
+            conn, id="s2", path="/p2", source="d", taxpayers=2, addresses=2, content_sha256="b" * 64
+        )
         assert repo.get_snapshot(conn).id == "s2"
-        repo.upsert_current_snapshot(conn, id="s1", path="/p1", source="d", taxpayers=1, addresses=1,
-                                     content_sha256="a" * 64)
+        repo.upsert_current_snapshot(
+            conn, id="s1", path="/p1", source="d", taxpayers=1, addresses=1, content_sha256="a" * 64
+        )
         assert repo.get_snapshot(conn).id == "s1" and not repo.get_snapshot(conn, "s2").is_current

@@ -47,6 +47,10 @@ def last_known_address(history: Sequence[AddressRecord]) -> LastKnownAddress:
         key=lambda a: (-a.valid_from.toordinal(), source_rank(a.source), a.source, a.street, a.zip),
     )
     return LastKnownAddress(
-        street=best.street, unit=best.unit, city=best.city, state=best.state, zip=best.zip,
+        street=best.street,
+        unit=best.unit,
+        city=best.city,
+        state=best.state,
+        zip=best.zip,
         valid_from=best.valid_from,
     )

@@ -18,13 +18,17 @@ from types import MappingProxyType
 from ftigate.errors import RefusalCode
 from ftigate.model import Agreement, LastKnownAddress, Outcome, ResponseRow, ResponseStatus
 
-FIELD_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "last_known_address": ("street", "unit", "city", "state", "zip"),
-})
+FIELD_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "last_known_address": ("street", "unit", "city", "state", "zip"),
+    }
+)
 """Disclosable field group -> the response columns it fills."""
 
 RESPONSE_COLUMNS: tuple[str, ...] = (
-    "request_id", "status", "refusal_code",
+    "request_id",
+    "status",
+    "refusal_code",
     *(c for cols in FIELD_GROUPS.values() for c in cols),
 )
 
@@ -55,11 +59,15 @@ def response_row(
     if address is None:
         raise ValueError(f"request {request_id} is DISCLOSE but the person has no address")
     values = {
-        "street": address.street, "unit": address.unit, "city": address.city,
-        "state": address.state, "zip": address.zip,
+        "street": address.street,
+        "unit": address.unit,
+        "city": address.city,
+        "state": address.state,
+        "zip": address.zip,
     }
     return ResponseRow(
-        request_id, ResponseStatus.DISCLOSED,
+        request_id,
+        ResponseStatus.DISCLOSED,
         fields=MappingProxyType({c: values[c] for c in allowed_columns if c in values}),
     )
 
@@ -75,8 +83,12 @@ def response_csv(rows: Sequence[ResponseRow]) -> bytes:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(RESPONSE_COLUMNS)
     for r in rows:
-        writer.writerow([
-            r.request_id, str(r.status), str(r.refusal_code) if r.refusal_code else "",
-            *(r.fields.get(c, "") for c in RESPONSE_COLUMNS[3:]),
-        ])
+        writer.writerow(
+            [
+                r.request_id,
+                str(r.status),
+                str(r.refusal_code) if r.refusal_code else "",
+                *(r.fields.get(c, "") for c in RESPONSE_COLUMNS[3:]),
+            ]
+        )
     return buf.getvalue().encode("utf-8")

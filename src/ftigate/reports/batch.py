@@ -54,7 +54,8 @@ def summarise(decisions: Sequence[Decision]) -> dict[str, Any]:
         "internal_reasons": dict(Counter(str(d.reason) for d in decisions if d.reason)),
         "probabilities": [d.probability for d in decisions if d.probability is not None],
         "estimated_false_disclosures": sum(
-            1.0 - (d.probability or 0.0) for d in decisions if d.outcome is Outcome.DISCLOSE),
+            1.0 - (d.probability or 0.0) for d in decisions if d.outcome is Outcome.DISCLOSE
+        ),
     }
 
 
@@ -83,11 +84,15 @@ def probability_plot_png(values: Sequence[float]) -> bytes:
     return buf.getvalue()
 
 
-_env = Environment(loader=PackageLoader("ftigate.reports", "templates"),
-                   autoescape=select_autoescape(["html"]))
+_env = Environment(
+    loader=PackageLoader("ftigate.reports", "templates"), autoescape=select_autoescape(["html"])
+)
 
 
 def render_html(report: BatchReport) -> str:
     png = base64.b64encode(probability_plot_png(report.probabilities)).decode()
     return _env.get_template("batch.html").render(
-        r=report, plot=png, data_json=json.dumps(report.to_json(), indent=1, sort_keys=True, default=str))
+        r=report,
+        plot=png,
+        data_json=json.dumps(report.to_json(), indent=1, sort_keys=True, default=str),
+    )

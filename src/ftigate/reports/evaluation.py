@@ -37,14 +37,17 @@ def read_truth(path: Path) -> pd.DataFrame:
 
 
 def _pair(decisions: Iterable[Scored], truth: pd.DataFrame) -> pd.DataFrame:
-    dec = pd.DataFrame([{"request_id": d.request_id, "outcome": d.outcome, "dtin": d.tin or ""}
-                        for d in decisions])
+    dec = pd.DataFrame(
+        [{"request_id": d.request_id, "outcome": d.outcome, "dtin": d.tin or ""} for d in decisions]
+    )
     if dec.empty:
         dec = pd.DataFrame(columns=["request_id", "outcome", "dtin"])
     dec["occ"] = dec.groupby("request_id").cumcount()
     tr = truth.copy()
     tr["occ"] = tr.groupby("request_id").cumcount()
-    return tr.merge(dec, on=["request_id", "occ"], how="left").fillna({"outcome": "MISSING", "dtin": ""})
+    return tr.merge(dec, on=["request_id", "occ"], how="left").fillna(
+        {"outcome": "MISSING", "dtin": ""}
+    )
 
 
 def _rates(frame: pd.DataFrame) -> dict[str, Any]:
@@ -61,8 +64,12 @@ def _rates(frame: pd.DataFrame) -> dict[str, Any]:
         "review": int((frame["outcome"] == "REVIEW").sum()),
         "should_disclose": int(should.sum()),
         "precision": round(float(correct.sum()) / n_disc, 5) if n_disc else 1.0,
-        "recall": round(float((correct & should).sum()) / float(should.sum()), 5) if should.any() else 1.0,
-        "wrong_person_rate": round(float((disclosed & ~correct).sum()) / n_disc, 5) if n_disc else 0.0,
+        "recall": round(float((correct & should).sum()) / float(should.sum()), 5)
+        if should.any()
+        else 1.0,
+        "wrong_person_rate": round(float((disclosed & ~correct).sum()) / n_disc, 5)
+        if n_disc
+        else 0.0,
     }
 
 

@@ -36,7 +36,9 @@ def init(gw: Gateway) -> InitResult:
         generate_secret(hmac_key)
         created.append(str(hmac_key))
     gw.settings.data_path.mkdir(parents=True, exist_ok=True)
-    return InitResult(gw.db.engine.url.render_as_string(hide_password=True), revision, tuple(created))
+    return InitResult(
+        gw.db.engine.url.render_as_string(hide_password=True), revision, tuple(created)
+    )
 
 
 def load_agreement(gw: Gateway, path: Path, principal: Principal) -> tuple[Agreement, bool]:
@@ -48,33 +50,49 @@ def load_agreement(gw: Gateway, path: Path, principal: Principal) -> tuple[Agree
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise InputError(f"{path} is not UTF-8", file=str(path),
-                         line=data[: e.start].count(b"\n") + 1) from e
+        raise InputError(
+            f"{path} is not UTF-8", file=str(path), line=data[: e.start].count(b"\n") + 1
+        ) from e
     agreement = parse_agreement(text, str(path))
 
     def run(conn: Connection) -> bool:
         return repo.insert_agreement(
-            conn, id=agreement.id, version=agreement.version, sha256=agreement.sha256,
-            title=agreement.title, requesting_agency=agreement.requesting_agency,
-            yaml_text=text, principal=principal.name)
+            conn,
+            id=agreement.id,
+            version=agreement.version,
+            sha256=agreement.sha256,
+            title=agreement.title,
+            requesting_agency=agreement.requesting_agency,
+            yaml_text=text,
+            principal=principal.name,
+        )
 
-    created = gw.audited(principal, "AGREEMENT_LOAD", f"agreement:{agreement.id}:{agreement.version}", run)
+    created = gw.audited(
+        principal, "AGREEMENT_LOAD", f"agreement:{agreement.id}:{agreement.version}", run
+    )
     return agreement, created
 
 
-def effective_agreement(conn: Connection, agreement_id: str, version: int | None = None) -> Agreement:
+def effective_agreement(
+    conn: Connection, agreement_id: str, version: int | None = None
+) -> Agreement:
     """The stored agreement with the operator's newest status (suspension) applied."""
     stored = repo.get_agreement(conn, agreement_id, version)
     agreement = parse_agreement(stored.yaml_text, f"store:{agreement_id}:{stored.version}")
     event = repo.agreement_status(conn, agreement_id)
     if event is None:
         return agreement
-    return replace(agreement, status=AgreementStatus(event.status), status_reason=event.reason,
-                   status_date=event.at.date())
+    return replace(
+        agreement,
+        status=AgreementStatus(event.status),
+        status_reason=event.reason,
+        status_date=event.at.date(),
+    )
 
 
-def set_status(gw: Gateway, agreement_id: str, status: AgreementStatus, reason: str,
-               principal: Principal) -> Agreement:
+def set_status(
+    gw: Gateway, agreement_id: str, status: AgreementStatus, reason: str, principal: Principal
+) -> Agreement:
     """Suspend (e.g. by court order) or resume an agreement, at once, for every later step."""
     if principal.role not in ("admin", "system"):
         from ftigate.errors import Forbidden
@@ -88,7 +106,13 @@ def set_status(gw: Gateway, agreement_id: str, status: AgreementStatus, reason: 
         if current.status is status:
             raise Conflict(f"agreement {agreement_id} is already {status.value}")
         repo.set_agreement_status(conn, agreement_id, status.value, reason.strip(), principal.name)
-        return replace(current, status=status, status_reason=reason.strip(), status_date=date.today())
+        return replace(
+            current, status=status, status_reason=reason.strip(), status_date=date.today()
+        )
 
-    return gw.audited(principal, f"AGREEMENT_{'SUSPEND' if status is AgreementStatus.SUSPENDED else 'RESUME'}",
-                      f"agreement:{agreement_id}", run)
+    return gw.audited(
+        principal,
+        f"AGREEMENT_{'SUSPEND' if status is AgreementStatus.SUSPENDED else 'RESUME'}",
+        f"agreement:{agreement_id}",
+        run,
+    )

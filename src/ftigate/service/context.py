@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -63,14 +63,27 @@ class Gateway:
     def snapshots_root(self) -> Path:
         return self.settings.data_path / "snapshots"
 
-    def audited(self, principal: Principal, event_type: str, obj: str,
-                fn: Callable[[Connection], T], detail: str | None = None) -> T:
+    def audited(
+        self,
+        principal: Principal,
+        event_type: str,
+        obj: str,
+        fn: Callable[[Connection], T],
+        detail: str | None = None,
+    ) -> T:
         """Run ``fn`` in one transaction with its audit event; record failures separately."""
         try:
             with self.db.transaction() as conn:
                 result = fn(conn)
-                repo.record_audit(conn, principal=principal.name, event_type=event_type,
-                                  outcome="success", origin=principal.origin, object=obj, detail=detail)
+                repo.record_audit(
+                    conn,
+                    principal=principal.name,
+                    event_type=event_type,
+                    outcome="success",
+                    origin=principal.origin,
+                    object=obj,
+                    detail=detail,
+                )
             return result
         except FtigateError as e:
             self._record_failure(principal, event_type, obj, e.code)
@@ -82,8 +95,15 @@ class Gateway:
     def _record_failure(self, principal: Principal, event_type: str, obj: str, code: str) -> None:
         try:
             with self.db.transaction() as conn:
-                repo.record_audit(conn, principal=principal.name, event_type=event_type,
-                                  outcome="failure", origin=principal.origin, object=obj, detail=code)
+                repo.record_audit(
+                    conn,
+                    principal=principal.name,
+                    event_type=event_type,
+                    outcome="failure",
+                    origin=principal.origin,
+                    object=obj,
+                    detail=code,
+                )
         except FtigateError:  # the store itself is down; the original error is what matters
             log.exception("could not record audit event %s for %s", event_type, obj)
 

@@ -34,22 +34,31 @@ class MatchResult:
 def refusal_decision(request: Request, findings: tuple[Finding, ...]) -> Decision:
     """A row the policy refused: every code it earned, in first-seen order."""
     codes = tuple(dict.fromkeys(f.code for f in findings))
-    return Decision(request.request_id, Outcome.REFUSED, refusal_codes=codes,
-                    rules=tuple(f"{f.code}: {f.message}" for f in findings))
+    return Decision(
+        request.request_id,
+        Outcome.REFUSED,
+        refusal_codes=codes,
+        rules=tuple(f"{f.code}: {f.message}" for f in findings),
+    )
 
 
-def match_batch(gw: Gateway, batch_id: str, principal: Principal,
-                progress: Callable[[str], None] | None = None) -> MatchResult:
+def match_batch(
+    gw: Gateway, batch_id: str, principal: Principal, progress: Callable[[str], None] | None = None
+) -> MatchResult:
     say = progress or (lambda _m: None)
     timings: dict[str, float] = {}
     with gw.reading() as conn:
         batch = repo.get_batch(conn, batch_id)
         if batch["status"] != repo.BATCH_RECEIVED:
-            raise Conflict(f"batch {batch_id} is {batch['status']}; only a RECEIVED batch can be matched")
+            raise Conflict(
+                f"batch {batch_id} is {batch['status']}; only a RECEIVED batch can be matched"
+            )
         agreement = effective_agreement(conn, batch["agreement_id"], batch["agreement_version"])
         if agreement.status is AgreementStatus.SUSPENDED:
-            raise Conflict(f"agreement {agreement.id} is suspended ({agreement.status_reason}); "
-                           "nothing may be matched or released under it")
+            raise Conflict(
+                f"agreement {agreement.id} is suspended ({agreement.status_reason}); "
+                "nothing may be matched or released under it"
+            )
         rows = repo.load_requests(conn, batch_id)
         snapshot = repo.get_snapshot(conn)
     snapshot = ensure_trained(gw, snapshot, principal)
@@ -58,8 +67,9 @@ def match_batch(gw: Gateway, batch_id: str, principal: Principal,
     to_match = [r for r, found in rows if not found]
     say(f"matching {len(to_match)} requests against {snapshot.taxpayers} taxpayers")
     t0 = time.perf_counter()
-    candidates = backend_for(gw.settings).match(Path(snapshot.path), Path(snapshot.model_path),
-                                                to_match, gw.settings)
+    candidates = backend_for(gw.settings).match(
+        Path(snapshot.path), Path(snapshot.model_path), to_match, gw.settings
+    )
     timings["match"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -74,17 +84,26 @@ def match_batch(gw: Gateway, batch_id: str, principal: Principal,
 
     def run(conn: Connection) -> None:
         repo.insert_decisions(conn, batch_id, decided)
-        repo.update_batch(conn, batch_id, status=repo.BATCH_MATCHED, snapshot_id=snapshot.id,
-                          model_sha256=snapshot.model_sha256, software_version=SOFTWARE_VERSION,
-                          matched_at=repo.now())
+        repo.update_batch(
+            conn,
+            batch_id,
+            status=repo.BATCH_MATCHED,
+            snapshot_id=snapshot.id,
+            model_sha256=snapshot.model_sha256,
+            software_version=SOFTWARE_VERSION,
+            matched_at=repo.now(),
+        )
 
     t0 = time.perf_counter()
     gw.audited(principal, "BATCH_MATCH", f"batch:{batch_id}", run)
     timings["store"] = time.perf_counter() - t0
     decisions = [d for _, d in decided]
     return MatchResult(
-        batch_id, snapshot.id, snapshot.model_sha256,
+        batch_id,
+        snapshot.id,
+        snapshot.model_sha256,
         Counter(str(d.outcome) for d in decisions),
         Counter(str(c) for d in decisions for c in d.refusal_codes[:1]),
-        estimated_false_disclosures(decisions), timings,
+        estimated_false_disclosures(decisions),
+        timings,
     )

@@ -32,24 +32,28 @@ def decision_records(
     for stored, outcome, reason in finals:
         d = stored.decision
         request = requests.get(stored.line)
-        out.append(LedgerRecord(
-            kind=RecordKind.DECISION,
-            batch_id=str(batch["id"]),
-            request_id=d.request_id or f"line-{stored.line}",
-            line=stored.line,
-            agreement_id=str(batch["agreement_id"] or "unknown"),
-            agreement_sha256=str(batch["agreement_sha256"] or "0" * 64),
-            statute=request.statute if request else "",
-            outcome=outcome,
-            reason=reason,
-            refusal_codes=tuple(str(c) for c in d.refusal_codes) if outcome is Outcome.REFUSED else (),
-            fields_disclosed=field_names if outcome is Outcome.DISCLOSE else (),
-            reviewers=reviewers,
-            releaser=releaser,
-            time=when,
-            tin_hmac=tin_hmac(hmac_key, d.tin) if d.tin else None,
-            snapshot_id=batch.get("snapshot_id"),
-            model_sha256=batch.get("model_sha256"),
-            software_version=str(batch.get("software_version") or SOFTWARE_VERSION),
-        ))
+        out.append(
+            LedgerRecord(
+                kind=RecordKind.DECISION,
+                batch_id=str(batch["id"]),
+                request_id=d.request_id or f"line-{stored.line}",
+                line=stored.line,
+                agreement_id=str(batch["agreement_id"] or "unknown"),
+                agreement_sha256=str(batch["agreement_sha256"] or "0" * 64),
+                statute=request.statute if request else "",
+                outcome=outcome,
+                reason=reason,
+                refusal_codes=tuple(str(c) for c in d.refusal_codes)
+                if outcome is Outcome.REFUSED
+                else (),
+                fields_disclosed=field_names if outcome is Outcome.DISCLOSE else (),
+                reviewers=reviewers,
+                releaser=releaser,
+                time=when,
+                tin_hmac=tin_hmac(hmac_key, d.tin) if d.tin else None,
+                snapshot_id=batch.get("snapshot_id"),
+                model_sha256=batch.get("model_sha256"),
+                software_version=str(batch.get("software_version") or SOFTWARE_VERSION),
+            )
+        )
     return out

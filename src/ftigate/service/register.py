@@ -24,8 +24,14 @@ class SnapshotResult:
     reused: bool  # the same content was ingested before; its prepared tables and model are reused
 
 
-def ingest(gw: Gateway, directory: Path, principal: Principal, *, train: bool = True,
-           progress: Progress | None = None) -> SnapshotResult:
+def ingest(
+    gw: Gateway,
+    directory: Path,
+    principal: Principal,
+    *,
+    train: bool = True,
+    progress: Progress | None = None,
+) -> SnapshotResult:
     """Validate and snapshot ``directory``; on any bad row nothing changes (InputError)."""
     say = progress or (lambda _msg: None)
     say("validating register files")
@@ -45,19 +51,32 @@ def ingest(gw: Gateway, directory: Path, principal: Principal, *, train: bool = 
 
     def run(conn: Connection) -> repo.StoredSnapshot:
         snap = repo.upsert_current_snapshot(
-            conn, id=files.id, path=str(files.path), source=files.source,
-            taxpayers=files.taxpayers, addresses=files.addresses, content_sha256=files.content_sha256)
+            conn,
+            id=files.id,
+            path=str(files.path),
+            source=files.source,
+            taxpayers=files.taxpayers,
+            addresses=files.addresses,
+            content_sha256=files.content_sha256,
+        )
         if model_path is not None:
             repo.set_snapshot_model(conn, files.id, str(model_path), model_sha256(model_path))
             snap = repo.get_snapshot(conn, files.id)
         return snap
 
-    snap = gw.audited(principal, "REGISTER_INGEST", f"snapshot:{files.id}", run,
-                      detail=f"taxpayers={files.taxpayers} addresses={files.addresses}")
+    snap = gw.audited(
+        principal,
+        "REGISTER_INGEST",
+        f"snapshot:{files.id}",
+        run,
+        detail=f"taxpayers={files.taxpayers} addresses={files.addresses}",
+    )
     return SnapshotResult(snap, reused=before is not None)
 
 
-def ensure_trained(gw: Gateway, snapshot: repo.StoredSnapshot, principal: Principal) -> repo.StoredSnapshot:
+def ensure_trained(
+    gw: Gateway, snapshot: repo.StoredSnapshot, principal: Principal
+) -> repo.StoredSnapshot:
     """The snapshot with a trained model; trains (once) if it has none yet."""
     if snapshot.model_path and Path(snapshot.model_path).exists():
         return snapshot

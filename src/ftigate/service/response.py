@@ -49,14 +49,20 @@ def build_response(conn: Connection, batch_id: str) -> tuple[list[ResponseRow], 
     """Rows and manifest body for a released (or batch-refused) batch."""
     batch = repo.get_batch(conn, batch_id)
     if batch["status"] not in (repo.BATCH_RELEASED, repo.BATCH_REFUSED):
-        raise Conflict(f"batch {batch_id} is {batch['status']}; a response exists only after release")
+        raise Conflict(
+            f"batch {batch_id} is {batch['status']}; a response exists only after release"
+        )
     release = repo.get_release(conn, batch_id)
     stored = repo.load_decisions(conn, batch_id)
-    agreement = effective_agreement(conn, batch["agreement_id"], batch["agreement_version"]) \
-        if batch["agreement_id"] and batch["agreement_version"] else None
+    agreement = (
+        effective_agreement(conn, batch["agreement_id"], batch["agreement_version"])
+        if batch["agreement_id"] and batch["agreement_version"]
+        else None
+    )
     allowed = disclosed_columns(agreement) if agreement is not None else ()
-    disclosed_tins = [d.decision.tin for d in stored
-                      if d.final_outcome is Outcome.DISCLOSE and d.decision.tin]
+    disclosed_tins = [
+        d.decision.tin for d in stored if d.final_outcome is Outcome.DISCLOSE and d.decision.tin
+    ]
     histories = {}
     if disclosed_tins:
         snapshot = repo.get_snapshot(conn, batch["snapshot_id"])
@@ -69,23 +75,36 @@ def build_response(conn: Connection, batch_id: str) -> tuple[list[ResponseRow], 
         address = None
         if d.final_outcome is Outcome.DISCLOSE:
             if agreement is None or d.decision.tin is None:
-                raise Conflict(f"decision {d.decision.request_id} discloses without an agreement or person")
+                raise Conflict(
+                    f"decision {d.decision.request_id} discloses without an agreement or person"
+                )
             address = last_known_address(histories[d.decision.tin])
-        rows.append(response_row(d.decision.request_id, d.final_outcome, d.decision.refusal_codes,
-                                 address, allowed))
+        rows.append(
+            response_row(
+                d.decision.request_id, d.final_outcome, d.decision.refusal_codes, address, allowed
+            )
+        )
         proof = ledger_log.inclusion_proof(conn, d.leaf_index, size)
-        proofs.append({"request_id": d.decision.request_id, "line": d.line, "leaf_index": d.leaf_index,
-                       "inclusion_proof": [base64.b64encode(h).decode() for h in proof]})
+        proofs.append(
+            {
+                "request_id": d.decision.request_id,
+                "line": d.line,
+                "leaf_index": d.leaf_index,
+                "inclusion_proof": [base64.b64encode(h).decode() for h in proof],
+            }
+        )
     checkpoint = ledger_log.checkpoint_at(conn, size)
     body: dict[str, object] = {
         "format": RESPONSE_FORMAT,
         "batch_id": batch_id,
         "agreement_id": batch["agreement_id"],
         "agreement_sha256": batch["agreement_sha256"],
-        "released_at": repo._aware(release["at"]).isoformat(),  # noqa: SLF001
+        "released_at": repo._aware(release["at"]).isoformat(),
         "rows": len(rows),
-        "counts": {s: sum(1 for r in rows if r.status.value == s)
-                   for s in ("DISCLOSED", "NOT_DISCLOSED", "REFUSED")},
+        "counts": {
+            s: sum(1 for r in rows if r.status.value == s)
+            for s in ("DISCLOSED", "NOT_DISCLOSED", "REFUSED")
+        },
         "tree_size": size,
         "checkpoint": checkpoint,
         "leaves": proofs,
@@ -113,13 +132,21 @@ def write_response(gw: Gateway, batch_id: str, out: Path, principal: Principal) 
 
 
 DECISION_EXPORT_COLUMNS = (
-    "request_id", "line", "decision", "reason_or_refusal_code", "candidate_tin", "match_probability",
-    "runner_up_probability", "final_decision", "leaf_index", "rules",
+    "request_id",
+    "line",
+    "decision",
+    "reason_or_refusal_code",
+    "candidate_tin",
+    "match_probability",
+    "runner_up_probability",
+    "final_decision",
+    "leaf_index",
+    "rules",
 )
 
 
 def export_decisions(gw: Gateway, batch_id: str, out: Path, principal: Principal) -> int:
-    """Internal decisions as CSV. Contains TINs: for officers and evaluation, never the requester."""
+    """Internal decisions as CSV. Holds TINs: for officers and evaluation, never the requester."""
     if principal.role not in ("admin", "officer", "system"):
         from ftigate.errors import Forbidden
 
@@ -138,12 +165,23 @@ def export_decisions(gw: Gateway, batch_id: str, out: Path, principal: Principal
         w.writerow(DECISION_EXPORT_COLUMNS)
         for s in stored:
             d = s.decision
-            why = ";".join(str(c) for c in d.refusal_codes) if d.refusal_codes else (str(d.reason) if d.reason else "")
-            w.writerow([
-                d.request_id, s.line, str(d.outcome), why, format_tin(d.tin) if d.tin else "",
-                "" if d.probability is None else f"{d.probability:.6f}",
-                "" if d.runner_up_probability is None else f"{d.runner_up_probability:.6f}",
-                str(s.final_outcome) if s.final_outcome else "", "" if s.leaf_index is None else s.leaf_index,
-                " | ".join(d.rules),
-            ])
+            why = (
+                ";".join(str(c) for c in d.refusal_codes)
+                if d.refusal_codes
+                else (str(d.reason) if d.reason else "")
+            )
+            w.writerow(
+                [
+                    d.request_id,
+                    s.line,
+                    str(d.outcome),
+                    why,
+                    format_tin(d.tin) if d.tin else "",
+                    "" if d.probability is None else f"{d.probability:.6f}",
+                    "" if d.runner_up_probability is None else f"{d.runner_up_probability:.6f}",
+                    str(s.final_outcome) if s.final_outcome else "",
+                    "" if s.leaf_index is None else s.leaf_index,
+                    " | ".join(d.rules),
+                ]
+            )
     return len(stored)

@@ -49,8 +49,9 @@ class Database:
         try:
             engine = sa.create_engine(_normalise_url(url), future=True)
         except (SQLAlchemyError, ImportError, ValueError) as e:
-            raise InputError(f"cannot open database {redact_url(url)}: {e}",
-                             field="FTIGATE_DATABASE_URL") from e
+            raise InputError(
+                f"cannot open database {redact_url(url)}: {e}", field="FTIGATE_DATABASE_URL"
+            ) from e
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
@@ -91,8 +92,10 @@ class Database:
             with self.engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as e:
-            raise BackendError(f"store operation failed: {type(e).__name__}: {e.args[0] if e.args else e}",
-                               operation="transaction") from e
+            raise BackendError(
+                f"store operation failed: {type(e).__name__}: {e.args[0] if e.args else e}",
+                operation="transaction",
+            ) from e
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:

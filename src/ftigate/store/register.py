@@ -34,15 +34,29 @@ TAXPAYER_COLUMNS = ("tin", "tin_type", "first_name", "middle_name", "last_name",
 ADDRESS_COLUMNS = ("tin", "street", "unit", "city", "state", "zip", "valid_from", "source")
 _MAX_REPORTED = 10_000  # a file with more bad rows than this is wrong as a whole
 
-TAXPAYER_SCHEMA = pa.schema([
-    ("tin", pa.string()), ("tin_type", pa.string()), ("first_name", pa.string()),
-    ("middle_name", pa.string()), ("last_name", pa.string()), ("suffix", pa.string()),
-    ("dob", pa.date32()),
-])
-ADDRESS_SCHEMA = pa.schema([
-    ("tin", pa.string()), ("street", pa.string()), ("unit", pa.string()), ("city", pa.string()),
-    ("state", pa.string()), ("zip", pa.string()), ("valid_from", pa.date32()), ("source", pa.string()),
-])
+TAXPAYER_SCHEMA = pa.schema(
+    [
+        ("tin", pa.string()),
+        ("tin_type", pa.string()),
+        ("first_name", pa.string()),
+        ("middle_name", pa.string()),
+        ("last_name", pa.string()),
+        ("suffix", pa.string()),
+        ("dob", pa.date32()),
+    ]
+)
+ADDRESS_SCHEMA = pa.schema(
+    [
+        ("tin", pa.string()),
+        ("street", pa.string()),
+        ("unit", pa.string()),
+        ("city", pa.string()),
+        ("state", pa.string()),
+        ("zip", pa.string()),
+        ("valid_from", pa.date32()),
+        ("source", pa.string()),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -66,8 +80,11 @@ class _Problems:
         idx = np.flatnonzero(np.asarray(mask, dtype=bool))
         room = _MAX_REPORTED - len(self.details)
         for i in idx[: max(room, 0)]:
-            self.details.append(Detail(message, file=str(self.table.path),
-                                       line=int(self.table.lines[i]), field=field))
+            self.details.append(
+                Detail(
+                    message, file=str(self.table.path), line=int(self.table.lines[i]), field=field
+                )
+            )
 
 
 def _digits_tin(s: pd.Series) -> pd.Series:
@@ -105,17 +122,28 @@ def validate_taxpayers(table: Table, today: date) -> tuple[pd.DataFrame, list[De
     p.flag(f["last_name"] == "", "last_name", "last_name is blank")
     dob = _parse_dates(f["dob"])
     p.flag((f["dob"] != "") & dob.isna(), "dob", "dob is not a YYYY-MM-DD date")
-    p.flag(dob.notna() & ((dob.dt.date > today) | (dob.dt.year < 1890)), "dob",
-           "dob is in the future or before 1890")
-    out = pd.DataFrame({
-        "tin": digits, "tin_type": f["tin_type"].str.upper(),
-        "first_name": f["first_name"], "middle_name": f["middle_name"], "last_name": f["last_name"],
-        "suffix": f["suffix"], "dob": dob.dt.date,
-    })
+    p.flag(
+        dob.notna() & ((dob.dt.date > today) | (dob.dt.year < 1890)),
+        "dob",
+        "dob is in the future or before 1890",
+    )
+    out = pd.DataFrame(
+        {
+            "tin": digits,
+            "tin_type": f["tin_type"].str.upper(),
+            "first_name": f["first_name"],
+            "middle_name": f["middle_name"],
+            "last_name": f["last_name"],
+            "suffix": f["suffix"],
+            "dob": dob.dt.date,
+        }
+    )
     return out, p.details
 
 
-def validate_addresses(table: Table, known_tins: pd.Series, today: date) -> tuple[pd.DataFrame, list[Detail]]:
+def validate_addresses(
+    table: Table, known_tins: pd.Series, today: date
+) -> tuple[pd.DataFrame, list[Detail]]:
     f = table.frame
     p = _Problems(table)
     digits = _digits_tin(f["tin"])
@@ -130,11 +158,18 @@ def validate_addresses(table: Table, known_tins: pd.Series, today: date) -> tupl
     p.flag(vf.isna(), "valid_from", "valid_from is not a YYYY-MM-DD date")
     p.flag(vf.notna() & (vf.dt.date > today), "valid_from", "valid_from is in the future")
     p.flag(f["source"] == "", "source", "source is blank")
-    out = pd.DataFrame({
-        "tin": digits, "street": f["street"], "unit": f["unit"], "city": f["city"],
-        "state": f["state"].str.upper(), "zip": f["zip"], "valid_from": vf.dt.date,
-        "source": f["source"],
-    })
+    out = pd.DataFrame(
+        {
+            "tin": digits,
+            "street": f["street"],
+            "unit": f["unit"],
+            "city": f["city"],
+            "state": f["state"].str.upper(),
+            "zip": f["zip"],
+            "valid_from": vf.dt.date,
+            "source": f["source"],
+        }
+    )
     return out, p.details
 
 
@@ -156,16 +191,23 @@ def ingest_register(directory: Path, snapshots_root: Path, today: date) -> Snaps
     """
     tp_path = find_table(directory, "taxpayers")
     ad_path = find_table(directory, "addresses")
-    tp_table = read_table(tp_path, required=("tin", "tin_type", "first_name", "last_name"),
-                          optional=("middle_name", "suffix", "dob"))
-    ad_table = read_table(ad_path, required=("tin", "street", "city", "state", "zip", "valid_from"),
-                          optional=("unit", "source"))
+    tp_table = read_table(
+        tp_path,
+        required=("tin", "tin_type", "first_name", "last_name"),
+        optional=("middle_name", "suffix", "dob"),
+    )
+    ad_table = read_table(
+        ad_path,
+        required=("tin", "street", "city", "state", "zip", "valid_from"),
+        optional=("unit", "source"),
+    )
     taxpayers, problems = validate_taxpayers(tp_table, today)
     addresses, more = validate_addresses(ad_table, taxpayers["tin"], today)
     problems += more
     if problems:
         raise InputError(
-            f"register ingest refused: {len(problems)}{'+' if len(problems) >= _MAX_REPORTED else ''} "
+            f"register ingest refused: {len(problems)}"
+            f"{'+' if len(problems) >= _MAX_REPORTED else ''} "
             "bad value(s); the previous snapshot stays current",
             details=problems,
         )
@@ -176,9 +218,16 @@ def ingest_register(directory: Path, snapshots_root: Path, today: date) -> Snaps
         tmp = snapshots_root / f".tmp-{uuid.uuid4().hex}"
         tmp.mkdir(parents=True)
         try:
-            _write(taxpayers.sort_values("tin", kind="stable"), TAXPAYER_SCHEMA, tmp / "taxpayers.parquet")
-            _write(addresses.sort_values(["tin", "valid_from"], kind="stable"), ADDRESS_SCHEMA,
-                   tmp / "addresses.parquet")
+            _write(
+                taxpayers.sort_values("tin", kind="stable"),
+                TAXPAYER_SCHEMA,
+                tmp / "taxpayers.parquet",
+            )
+            _write(
+                addresses.sort_values(["tin", "valid_from"], kind="stable"),
+                ADDRESS_SCHEMA,
+                tmp / "addresses.parquet",
+            )
             os.replace(tmp, final) if not final.exists() else shutil.rmtree(tmp)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -191,15 +240,27 @@ def _write(frame: pd.DataFrame, schema: pa.Schema, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
-def load_address_histories(snapshot_path: Path, tins: Sequence[str]) -> dict[str, list[AddressRecord]]:
+def load_address_histories(
+    snapshot_path: Path, tins: Sequence[str]
+) -> dict[str, list[AddressRecord]]:
     """Every address of the given TINs, read from the snapshot's Parquet."""
     if not tins:
         return {}
-    table = pq.read_table(snapshot_path / "addresses.parquet", filters=[("tin", "in", list(set(tins)))])
+    table = pq.read_table(
+        snapshot_path / "addresses.parquet", filters=[("tin", "in", list(set(tins)))]
+    )
     out: dict[str, list[AddressRecord]] = {}
     for row in table.to_pylist():
-        out.setdefault(row["tin"], []).append(AddressRecord(
-            tin=row["tin"], street=row["street"], unit=row["unit"] or "", city=row["city"],
-            state=row["state"], zip=row["zip"], valid_from=row["valid_from"], source=row["source"] or "",
-        ))
+        out.setdefault(row["tin"], []).append(
+            AddressRecord(
+                tin=row["tin"],
+                street=row["street"],
+                unit=row["unit"] or "",
+                city=row["city"],
+                state=row["state"],
+                zip=row["zip"],
+                valid_from=row["valid_from"],
+                source=row["source"] or "",
+            )
+        )
     return out

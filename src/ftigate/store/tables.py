@@ -21,7 +21,8 @@ metadata = sa.MetaData(
 TS = sa.DateTime(timezone=True)
 
 agreements = sa.Table(
-    "agreements", metadata,
+    "agreements",
+    metadata,
     sa.Column("id", sa.String(100), primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("sha256", sa.String(64), nullable=False, unique=True),
@@ -33,7 +34,8 @@ agreements = sa.Table(
 )
 
 agreement_status = sa.Table(
-    "agreement_status", metadata,
+    "agreement_status",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("agreement_id", sa.String(100), nullable=False, index=True),
     sa.Column("status", sa.String(20), nullable=False),
@@ -43,7 +45,8 @@ agreement_status = sa.Table(
 )
 
 snapshots = sa.Table(
-    "snapshots", metadata,
+    "snapshots",
+    metadata,
     sa.Column("id", sa.String(40), primary_key=True),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("path", sa.Text, nullable=False),
@@ -58,7 +61,8 @@ snapshots = sa.Table(
 )
 
 batches = sa.Table(
-    "batches", metadata,
+    "batches",
+    metadata,
     sa.Column("id", sa.String(100), primary_key=True),
     sa.Column("requester", sa.String(100), nullable=False, index=True),
     sa.Column("agreement_id", sa.String(100), nullable=True),
@@ -81,7 +85,8 @@ batches = sa.Table(
 )
 
 requests = sa.Table(
-    "requests", metadata,
+    "requests",
+    metadata,
     sa.Column("batch_id", sa.String(100), sa.ForeignKey("batches.id"), primary_key=True),
     sa.Column("line", sa.Integer, primary_key=True),
     sa.Column("request_id", sa.String(200), nullable=False),
@@ -90,7 +95,8 @@ requests = sa.Table(
 )
 
 decisions = sa.Table(
-    "decisions", metadata,
+    "decisions",
+    metadata,
     sa.Column("batch_id", sa.String(100), sa.ForeignKey("batches.id"), primary_key=True),
     sa.Column("line", sa.Integer, primary_key=True),
     sa.Column("request_id", sa.String(200), nullable=False),
@@ -108,7 +114,8 @@ decisions = sa.Table(
 )
 
 reviews = sa.Table(
-    "reviews", metadata,
+    "reviews",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("batch_id", sa.String(100), sa.ForeignKey("batches.id"), nullable=False, index=True),
     sa.Column("line", sa.Integer, nullable=False),
@@ -119,7 +126,8 @@ reviews = sa.Table(
 )
 
 releases = sa.Table(
-    "releases", metadata,
+    "releases",
+    metadata,
     sa.Column("batch_id", sa.String(100), sa.ForeignKey("batches.id"), primary_key=True),
     sa.Column("officer", sa.String(100), nullable=False),
     sa.Column("at", TS, nullable=False),
@@ -129,7 +137,8 @@ releases = sa.Table(
 )
 
 audit_events = sa.Table(
-    "audit_events", metadata,
+    "audit_events",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("at", TS, nullable=False, index=True),
     sa.Column("principal", sa.String(100), nullable=False),
@@ -140,5 +149,5 @@ audit_events = sa.Table(
     sa.Column("detail", sa.Text, nullable=True),
 )
 
-from ftigate.store import ledger_tables  # noqa: E402,F401  (adds the ledger tables)
 from ftigate.store import accounts as _accounts  # noqa: E402,F401  (adds the accounts table)
+from ftigate.store import ledger_tables  # noqa: E402,F401  (adds the ledger tables)

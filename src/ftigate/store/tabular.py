@@ -56,7 +56,9 @@ def read_table(path: Path, required: Sequence[str], optional: Sequence[str] = ()
     if missing:
         raise InputError(
             f"{path.name} lacks required column(s) {', '.join(missing)}",
-            details=[Detail(f"missing column {c!r}", file=str(path), line=1, field=c) for c in missing],
+            details=[
+                Detail(f"missing column {c!r}", file=str(path), line=1, field=c) for c in missing
+            ],
         )
     for c in optional:
         if c not in frame.columns:
@@ -74,7 +76,8 @@ def decode_utf8(data: bytes, path: Path) -> str:
         raise InputError(
             f"{path.name} is not UTF-8 (byte 0x{data[e.start]:02x} at line {line}); "
             "re-encode the file as UTF-8",
-            file=str(path), line=line,
+            file=str(path),
+            line=line,
         ) from e
 
 
@@ -86,12 +89,19 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     header = [h.strip() for h in header]
     try:
         frame = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
-            skip_blank_lines=True, engine="c",
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=True,
+            engine="c",
         )
     except (pd.errors.ParserError, csv.Error) as e:
-        raise InputError(f"{path.name} is not well-formed CSV: {e}", file=str(path),
-                         line=_line_of_parser_error(str(e))) from e
+        raise InputError(
+            f"{path.name} is not well-formed CSV: {e}",
+            file=str(path),
+            line=_line_of_parser_error(str(e)),
+        ) from e
     frame.columns = [str(c).strip() for c in frame.columns]
     if len(set(header)) != len(header):
         dup = sorted({h for h in header if header.count(h) > 1})
