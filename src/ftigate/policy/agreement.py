@@ -302,8 +302,11 @@ def _build(c: _Checker, value: Any, sha256: str) -> Agreement | None:
     if required is not None:
         missing = [f for f in STATUTORY_FIELDS if f not in required]
         if missing:
-            c.fail("required_fields", f"must include {', '.join(missing)}: 26 U.S.C. 6103(i)(2) "
-                   "requires every request to set them forth")  # fmt: skip
+            c.fail(
+                "required_fields",
+                f"must include {', '.join(missing)}: 26 U.S.C. 6103(i)(2) "
+                "requires every request to set them forth",
+            )
     disclosable = _field_list(
         c, top.get("disclosable_fields"), "disclosable_fields", DISCLOSABLE_FIELD_NAMES
     )
@@ -337,8 +340,11 @@ def _legal_basis(c: _Checker, value: Any) -> str | None:
     cited = parse_citation(text)
     supported = [parse_citation(s) for s in SUPPORTED_LEGAL_BASES]
     if cited is None or cited not in supported:
-        c.fail("legal_basis", f"{text!r} is not supported; ftigate implements the request rules "
-               f"of {', '.join(SUPPORTED_LEGAL_BASES)}")  # fmt: skip
+        c.fail(
+            "legal_basis",
+            f"{text!r} is not supported; ftigate implements the request rules "
+            f"of {', '.join(SUPPORTED_LEGAL_BASES)}",
+        )
         return None
     return str(cited)
 
@@ -481,7 +487,10 @@ def _public_key(c: _Checker, value: Any, path: str) -> bytes | None:
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != 32:
-        c.fail(path, "must be base64 of a raw 32-byte Ed25519 public key "
-               "(`ftigate keys generate` prints one)")  # fmt: skip
+        c.fail(
+            path,
+            "must be base64 of a raw 32-byte Ed25519 public key "
+            "(`ftigate keys generate` prints one)",
+        )
         return None
     return raw

@@ -299,9 +299,10 @@ def _statute(r: Request, b: _Batch) -> Iterator[Finding]:
         cited = parse_citation(text)
         if cited is None:
             yield Finding(
-                _R.STATUTE_NOT_IN_AGREEMENT, f"{text!r} is not a recognised U.S.C. citation",
+                _R.STATUTE_NOT_IN_AGREEMENT,
+                f"{text!r} is not a recognised U.S.C. citation",
                 "statute",
-            )  # fmt: skip
+            )
         elif not any(a.covers(cited) for a in b.allowed):
             yield Finding(
                 _R.STATUTE_NOT_IN_AGREEMENT,
