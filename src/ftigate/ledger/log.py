@@ -122,9 +122,9 @@ def load_nodes(conn: Connection, ids: Sequence[NodeID]) -> list[bytes]:
             by_level[n.level].append(n.index)
     # one OR of (level = l AND idx IN ...) terms: both engines use the primary key for each
     terms = [(lvl, idx) for lvl, idxs in sorted(by_level.items()) for idx in idxs]
-    for chunk in _chunks(terms):
+    for part in _chunks(terms):
         levels: dict[int, list[int]] = defaultdict(list)
-        for lvl, idx in chunk:
+        for lvl, idx in part:
             levels[lvl].append(idx)
         cond = sa.or_(
             *(
@@ -133,7 +133,8 @@ def load_nodes(conn: Connection, ids: Sequence[NodeID]) -> list[bytes]:
             )
         )
         q = sa.select(_nodes.c.level, _nodes.c.idx, _nodes.c.hash).where(cond)
-        got.update((NodeID(int(lv), int(i)), bytes(h)) for lv, i, h in conn.execute(q))
+        for row in conn.execute(q):
+            got[NodeID(int(row.level), int(row.idx))] = bytes(row.hash)
     missing = [n for n in ids if n not in got]
     if missing:
         first = min(missing, key=lambda n: n.begin)
