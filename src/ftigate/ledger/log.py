@@ -290,6 +290,34 @@ def sign_checkpoint(conn: Connection, private_key: Ed25519PrivateKey, origin: st
     return text
 
 
+def leaf_hashes(conn: Connection, indices: Sequence[int]) -> dict[int, bytes]:
+    """Stored leaf hashes by index: what a response manifest gives the requester per row."""
+    ids = [NodeID(0, i) for i in indices]
+    return dict(zip(indices, load_nodes(conn, ids), strict=True))
+
+
+def iter_leaf_data(conn: Connection, end: int, chunk: int = 65536) -> Iterator[bytes]:
+    """The record bytes of leaves ``0 .. end-1`` in order, read in chunks by primary key."""
+    start = 0
+    while start < end:
+        q = (
+            sa.select(_leaves.c.idx, _leaves.c.record)
+            .where(_leaves.c.idx >= start, _leaves.c.idx < end)
+            .order_by(_leaves.c.idx)
+            .limit(chunk)
+        )
+        rows = conn.execute(q).all()
+        if not rows:
+            return
+        for idx, data in rows:
+            if int(idx) != start:
+                raise IntegrityError(
+                    f"ledger leaf {start} is missing; run `ftigate ledger verify`", index=start
+                )
+            yield bytes(data)
+            start += 1
+
+
 # --- accounting ---------------------------------------------------------------------------
 
 
