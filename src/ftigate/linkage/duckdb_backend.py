@@ -69,12 +69,18 @@ from splink.internals.exceptions import SplinkException
 from ftigate.config import Settings
 from ftigate.errors import BackendError, FtigateError, NotFound
 from ftigate.linkage import addresses, names
-from ftigate.linkage.settings import PREPARED_COLUMNS, TF_COLUMNS, UNIQUE_ID, linkage_settings
+from ftigate.linkage.settings import (
+    LEVEL_GENDERED,
+    PREPARED_COLUMNS,
+    TF_COLUMNS,
+    UNIQUE_ID,
+    linkage_settings,
+)
 from ftigate.model import Candidate, Request
 
 log = logging.getLogger(__name__)
 
-PREPARE_VERSION = 1
+PREPARE_VERSION = 2
 """Bump when prepared tables change meaning; a snapshot prepared by another version is redone."""
 IN_REGISTER_PRIOR = 0.5
 """Prior share of requests whose person is in the register (sets lambda; see the docstring)."""
@@ -91,7 +97,7 @@ MODEL_FILE = "model.json"
 
 # Levels that mean "another person" whatever the score (labels from settings.py).
 _DOB_CONFLICT_LABELS = frozenset({"same year", "different"})
-_NAME_CONFLICT_LABEL = "different"
+_NAME_CONFLICT_LABELS = frozenset({"different", LEVEL_GENDERED})
 
 _DIGITS = re.compile(r"\d{4,}")
 
@@ -271,6 +277,8 @@ SELECT b.tin AS unique_id,
     AS middle,
   nullif(array_to_string(b.last_parts, ' '), '') AS last,
   nullif(array_to_string(list_sort(b.last_parts), ' '), '') AS last_sorted,
+  nullif(array_to_string(list_concat(coalesce(b.g1_tokens, []), b.g2_tokens), ''), '')
+    AS given_compact,
   b.suffix, b.first_keys, b.given_keys, b.last_keys, b.last_parts,
   list_sort(list_distinct(list_concat(b.first_keys, b.given_keys, b.last_keys))) AS name_keys,
   b.dob,
@@ -390,6 +398,41 @@ def _linker_on(
     return linker, db_api
 
 
+def regularise_u(model: dict[str, Any], pairs_sampled: float) -> dict[str, Any]:
+    """Fill u for levels never seen in the sample, and keep each comparison's weights monotone.
+
+    A level that no sampled pair of different people reached has u below about 3/n (the "rule
+    of three": the 95% upper bound after n trials with no event); we use that bound, which
+    gives the level *less* weight than a smaller guess would. Then, walking each comparison
+    from its most to its least specific level, a level may not weigh more than the one above
+    it ("one surname only" is rarer by chance than "exact" in a register with few compound
+    surnames, but it is not better evidence); its u is raised until it weighs the same.
+
+    >>> m = {"comparisons": [{"comparison_levels": [
+    ...     {"is_null_level": True},
+    ...     {"m_probability": 0.8, "u_probability": 0.01},
+    ...     {"m_probability": 0.1, "u_probability": 0.0001},
+    ...     {"m_probability": 0.1}]}]}
+    >>> [lvl.get("u_probability") for lvl in regularise_u(m, 3e6)["comparisons"][0]
+    ...  ["comparison_levels"]]
+    [None, 0.01, 0.00125, 0.00125]
+    """
+    floor = 3.0 / pairs_sampled
+    for comparison in model["comparisons"]:
+        best_ratio = float("inf")
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            m = float(level["m_probability"])
+            u = level.get("u_probability")
+            u = floor if u is None or u <= 0 else float(u)
+            if m / u > best_ratio:
+                u = m / best_ratio
+            best_ratio = min(best_ratio, m / u)
+            level["u_probability"] = u
+    return model
+
+
 def _canonical_model(raw: dict[str, Any]) -> dict[str, Any]:
     """The saved model with link_only restored and floats rounded, for stable bytes."""
 
@@ -430,7 +473,7 @@ def train(snapshot_dir: Path, settings: Settings) -> Path:
             max_pairs=U_MAX_PAIRS, seed=SEED, min_count_per_level=None, num_chunks=1
         )
         raw = linker.misc.save_model_to_json(None)
-    model = _canonical_model(raw)
+    model = _canonical_model(regularise_u(raw, U_MAX_PAIRS))
     tmp = model_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(model, sort_keys=True, indent=2) + "\n")
     tmp.replace(model_path)
@@ -477,6 +520,7 @@ def request_row(request: Request) -> dict[str, Any]:
         "middle": n.middle or None,
         "last": n.last or None,
         "last_sorted": " ".join(sorted(n.last_parts)) or None,
+        "given_compact": "".join(n.given_tokens) or None,
         "suffix": n.suffix or None,
         "first_keys": list(n.first_keys),
         "given_keys": list(n.given_keys),
@@ -620,7 +664,7 @@ def match(
                 address_corroborated=bool(corroborated),
                 supplied_tin_matches=None if supplied is None else supplied == tin,
                 evidence=MappingProxyType(evidence),
-                name_conflict=evidence.get("first_name") == _NAME_CONFLICT_LABEL,
+                name_conflict=evidence.get("first_name") in _NAME_CONFLICT_LABELS,
                 suffix_conflict=evidence.get("suffix") == "different",
             )
         )

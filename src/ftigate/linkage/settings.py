@@ -63,6 +63,7 @@ PREPARED_COLUMNS: tuple[str, ...] = (
     "last",
     "last_sorted",
     "suffix",
+    "given_compact",
     "first_keys",
     "given_keys",
     "last_keys",
@@ -80,7 +81,8 @@ PREPARED_COLUMNS: tuple[str, ...] = (
 )
 """Columns both sides are prepared into (register: ``linkage/taxpayers.parquet``).
 
-Strings are NULL when blank and lists are empty when there is nothing; ``dob`` is an ISO date
+``given_compact`` is every given name run together ("ja xson" and "Jaxson" agree). Strings
+are NULL when blank and lists are empty when there is nothing; ``dob`` is an ISO date
 string; ``addr_*`` is the register's last known address (or the requested address);
 ``addr_keys`` (``"NUM|STREET"``) and ``zip_keys`` cover the whole address history;
 ``tin_key`` is the register TIN, or the TIN a request supplied (blocking only, never scored).
@@ -105,6 +107,18 @@ def _null(sql: str) -> ComparisonLevelCreator:
     )
 
 
+# Gendered forms of one name (Daniel/Daniela, Mario/Maria, Juan/Juana, Paul/Paula): the usual
+# names of boy-girl twins, so agreement this close is evidence of *another* person.
+_GENDERED = (
+    '("first_l" || \'a\' = "first_r" OR "first_r" || \'a\' = "first_l" '
+    'OR "first_l" || \'e\' = "first_r" OR "first_r" || \'e\' = "first_l" '
+    'OR (length("first_l") > 3 AND length("first_l") = length("first_r") '
+    'AND substr("first_l", 1, length("first_l") - 1) = substr("first_r", 1, length("first_r") - 1) '
+    "AND substr(\"first_l\", length(\"first_l\"), 1) IN ('a', 'o') "
+    "AND substr(\"first_r\", length(\"first_r\"), 1) IN ('a', 'o')))"
+)
+LEVEL_GENDERED = "other gendered form"
+
 _SWAP = '("first_l" = "last_r" AND "last_l" = "first_r")'
 
 
@@ -116,7 +130,12 @@ def first_name_comparison() -> ComparisonCreator:
             _null('"first_l" IS NULL OR "first_r" IS NULL'),
             _lvl(cll.ExactMatchLevel("first", term_frequency_adjustments=True), 0.78, "exact"),
             _lvl(cll.ArrayIntersectLevel("first_keys", 1), 0.08, "variant"),
-            _lvl(cll.JaroWinklerLevel("first", 0.92), 0.04, "typo"),
+            _sql(_GENDERED, 0.002, LEVEL_GENDERED),
+            _lvl(
+                cll.Or(cll.JaroWinklerLevel("first", 0.92), cll.ExactMatchLevel("given_compact")),
+                0.04,
+                "typo",
+            ),
             _lvl(cll.ArrayIntersectLevel("given_keys", 1), 0.04, "other given name"),
             _sql(
                 '(length("first_l") = 1 OR length("first_r") = 1) '
@@ -265,6 +284,11 @@ def blocking_rules() -> tuple[BlockingRule, ...]:
             "first_last_keys",
             "missing or mistyped dob",
             block_on("first_keys", "last_keys", arrays_to_explode=["first_keys", "last_keys"]),
+        ),
+        BlockingRule(
+            "name_key_zip",
+            "a mistyped or missing dob together with one mistyped name",
+            block_on("name_keys", "zip_keys", arrays_to_explode=["name_keys", "zip_keys"]),
         ),
         BlockingRule(
             "zip_dob",
