@@ -9,8 +9,8 @@ disclosures unlawful. Here an address is judged by its structure, not by a list 
 * **ADDRESS_NOT_SPECIFIC**: something was written, but it is not a street-level address:
 
   - any address field is a placeholder (:func:`ftigate.policy.text.is_placeholder`: "N/A",
-    "Unknown", "Don't Care 12345", "?", "0"), a state that is no U.S. state or territory, a ZIP
-    that is not 5 or 9 digits;
+    "Unknown", "Don't Care 12345", "?", "0") or holds a word no real address holds ("123 Main
+    St Unknown"), a state that is no U.S. state or territory, a ZIP that could not exist;
   - there is no delivery line (a city, state or ZIP alone);
   - the delivery line, parsed with ``usaddress``, has no house number *and* street name
     ("Main St", "123", a bare ZIP, an intersection, "Harris County Jail", "General Delivery"),
@@ -46,7 +46,7 @@ import usaddress
 
 from ftigate.errors import RefusalCode
 from ftigate.model import Finding, Request
-from ftigate.policy.text import fold, is_placeholder, word_set, words
+from ftigate.policy.text import fold, is_placeholder, placeholder_word, word_set, words
 
 _STATES = {
     "AL": "alabama", "AK": "alaska", "AZ": "arizona", "AR": "arkansas", "CA": "california",
@@ -129,7 +129,7 @@ def address_findings(request: Request, po_box_allowed: bool) -> list[Finding]:
 
     city_ok = state_ok = zip_ok = False
     if city:
-        if is_placeholder(city):
+        if is_placeholder(city) or placeholder_word(city):
             flag("city", f"city {_show(city)} is a placeholder")
         elif sum(ch.isalpha() for ch in city) < 2:
             flag("city", f"city {_show(city)} is not a place name")
@@ -152,6 +152,11 @@ def address_findings(request: Request, po_box_allowed: bool) -> list[Finding]:
         flag("street", f"no street address: {', '.join(present)} alone does not locate a person")
     elif is_placeholder(street):
         flag("street", f"street {_show(street)} is a placeholder, not an address")
+    elif placeholder_word(street):
+        flag(
+            "street",
+            f"street {_show(street)} contains the placeholder {placeholder_word(street)!r}",
+        )
     else:
         reading = read_street(street, zip_code, city)
         if reading.form is StreetForm.NONE:

@@ -41,9 +41,20 @@ NULL_WORDS: frozenset[str] = word_set(
     sample placeholder example nothing nobody nowhere anywhere somewhere anytown whatever
     dont do care same above below see various multiple homeless transient fixed abode
     no non xx xxx xxxx asdf qwerty lorem ipsum
+    desconocido desconocida ninguno ninguna nada sin aplica
     """
 )
-"""Words that say "there is no value here" in some form."""
+"""Words that say "there is no value here" in some form (a few in Spanish: "Desconocido")."""
+
+STRONG_NULL_WORDS: frozenset[str] = word_set(
+    """
+    unknown unk unkn unkwn unkown unknwn notknown notapplicable none null nan tbd tba refused
+    declined withheld redacted failed placeholder dummy fake unspecified undisclosed
+    unavailable desconocido desconocida
+    """
+)
+"""Null words no real place name contains, so even one inside a value spoils it ("123 Main St
+Unknown"); "na" is not one of them (Na Pali Dr is in Hawaii)."""
 
 NEUTRAL_WORDS: frozenset[str] = word_set(
     """
@@ -57,12 +68,12 @@ NEUTRAL_WORDS: frozenset[str] = word_set(
 
 NAME_NULL_WORDS: frozenset[str] = word_set(
     """
-    notapplicable none null nil unknown unk unkn notknown nk fnu lnu mnu nfn nln nmn
+    notapplicable none null unknown unk unkn notknown nk fnu lnu mnu nfn nln nmn
     not known given provided available applicable refused withheld redacted tbd pending
     missing blank empty test dummy fake sample placeholder x xx xxx xxxx
     """
 )
-"""For names: FNU/LNU ("first/last name unknown") are DHS conventions; "Na" is a real name."""
+"""For names: FNU/LNU ("first/last name unknown") are DHS conventions; "Na", "Nil" are names."""
 
 _N_SLASH = re.compile(r"(?<![a-z0-9])n\s*[/\\.]\s*[a-z](?![a-z0-9])\.?")
 _JOINERS = re.compile(r"[.'’`´]")
@@ -116,6 +127,15 @@ def is_placeholder(text: str, null_words: frozenset[str] = NULL_WORDS) -> bool:
         return True
     content = [w for w in alpha if w not in null_words and w not in NEUTRAL_WORDS]
     return not content and any(w in null_words for w in alpha)
+
+
+def placeholder_word(text: str) -> str | None:
+    """The first word of ``text`` that no real value contains (:data:`STRONG_NULL_WORDS`).
+
+    >>> placeholder_word("123 Main St Unknown"), placeholder_word("500 Unknownville Rd")
+    ('unknown', None)
+    """
+    return next((w for w in words(text) if w in STRONG_NULL_WORDS), None)
 
 
 def content_words(text: str, ignore: frozenset[str] = frozenset()) -> tuple[str, ...]:
