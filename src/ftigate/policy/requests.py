@@ -253,8 +253,9 @@ def _tax_periods(r: Request, b: _Batch) -> Iterator[Finding]:
             "tax_periods",
         )
         return
-    for problem in tax_period_problems(text, b.as_of):
-        yield Finding(_R.MALFORMED_ROW, problem, "tax_periods")
+    problems = tax_period_problems(text, b.as_of)
+    if problems:
+        yield Finding(_R.MALFORMED_ROW, "; ".join(problems), "tax_periods")
 
 
 def tax_period_problems(text: str, as_of: date | None = None) -> list[str]:
