@@ -25,12 +25,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import usaddress
 from unidecode import unidecode
 
-NUMBER_PATTERN = r"^([0-9]+(?:-[0-9]+)?[A-Z]?) +(.*)$"
+NUMBER_PATTERN = r"^([0-9]+(?:-[0-9]+)?[A-Z]?)(?: +(.*))?$"
 """House number and the rest of a normalised (upper-case) street line; RE2- and re-compatible."""
 _NUMBER_RE = re.compile(NUMBER_PATTERN)
 
@@ -264,7 +264,7 @@ def split_number(line: str) -> tuple[str, str]:
     ('', 'PO BOX 7')
     """
     m = _NUMBER_RE.match(line)
-    return (m.group(1), m.group(2)) if m else ("", line)
+    return (m.group(1), m.group(2) or "") if m else ("", line)
 
 
 def _std_token(token: str) -> str:
@@ -280,7 +280,7 @@ def _tagged(rest: str) -> list[tuple[str, str]]:
     return pairs[1:] if pairs and pairs[0][1] == "AddressNumber" else pairs
 
 
-@cache
+@lru_cache(maxsize=1 << 18)
 def standardize_street(rest: str) -> tuple[str, str]:
     """Standardise the part of a street line after the number: ``(street, unit)``.
 
@@ -356,10 +356,21 @@ def parse_street_line(street: str, unit: str = "") -> tuple[str, str, str]:
     >>> parse_street_line("4500 W. Martin Luther King Jr Boulevard", "Suite 200")
     ('4500', 'W MARTIN LUTHER KING JR BLVD', '200')
     """
+    result = _parse_street_once(street, unit)
+    # Odd lines ("#0") can read differently once standardised; iterate to the fixed point so
+    # that parsing is idempotent (it converges in one or two steps).
+    for _ in range(3):
+        again = _parse_street_once(f"{result[0]} {result[1]}", result[2])
+        if again == result:
+            break
+        result = again
+    return result
+
+
+def _parse_street_once(street: str, unit: str) -> tuple[str, str, str]:
     number, rest = split_number(normalize_line(street))
     std_street, line_unit = standardize_street(rest) if rest else ("", "")
-    unit_norm = normalize_unit(unit) or line_unit
-    return number, std_street, unit_norm
+    return number, std_street, normalize_unit(unit) or line_unit
 
 
 def parse_address(street: str, unit: str, city: str, state: str, zip_code: str) -> Address:

@@ -80,7 +80,7 @@ from ftigate.model import Candidate, Request
 
 log = logging.getLogger(__name__)
 
-PREPARE_VERSION = 2
+PREPARE_VERSION = 3
 """Bump when prepared tables change meaning; a snapshot prepared by another version is redone."""
 IN_REGISTER_PRIOR = 0.5
 """Prior share of requests whose person is in the register (sets lambda; see the docstring)."""
@@ -195,31 +195,16 @@ def _simple_map(values: list[str], fn: Any) -> pa.Table:
     )
 
 
-def _street_maps(values: list[str]) -> tuple[pa.Table, pa.Table]:
-    """Street lines -> (number, rest); distinct rests -> standardised street (not cached)."""
-    numbers: list[str | None] = []
-    rests: list[str] = []
-    for v in values:
-        number, rest = addresses.split_number(addresses.normalize_line(v))
-        numbers.append(number or None)
-        rests.append(rest)
-    lines = pa.table(
+def _street_map(values: list[str]) -> pa.Table:
+    """Distinct street lines -> (number, standardised street), by the same function as requests."""
+    parsed = [addresses.parse_street_line(v) for v in values]
+    return pa.table(
         {
             "raw": pa.array(values, pa.string()),
-            "number": pa.array(numbers, pa.string()),
-            "rest": pa.array(rests, pa.string()),
+            "number": pa.array([p[0] or None for p in parsed], pa.string()),
+            "street": pa.array([p[1] or None for p in parsed], pa.string()),
         }
     )
-    distinct = sorted(set(rests))
-    standardize = addresses.standardize_street.__wrapped__
-    streets = [standardize(r)[0] if r else "" for r in distinct]
-    rest_map = pa.table(
-        {
-            "rest": pa.array(distinct, pa.string()),
-            "street": pa.array([s or None for s in streets], pa.string()),
-        }
-    )
-    return lines, rest_map
 
 
 def _distinct(con: duckdb.DuckDBPyConnection, table: str, column: str) -> list[str]:
@@ -231,11 +216,10 @@ def _distinct(con: duckdb.DuckDBPyConnection, table: str, column: str) -> list[s
 
 _PREPARE_SQL = """
 CREATE TABLE addr AS
-SELECT a.tin, ln.number AS addr_num, rm.street AS addr_street, z.value AS addr_zip,
+SELECT a.tin, ln.number AS addr_num, ln.street AS addr_street, z.value AS addr_zip,
        c.value AS addr_city, st.value AS addr_state, a.valid_from, a.source
 FROM src_addresses a
 LEFT JOIN street_lines ln ON ln.raw = a.street
-LEFT JOIN rest_map rm ON rm.rest = ln.rest
 LEFT JOIN zip_map z ON z.raw = CAST(a.zip AS VARCHAR)
 LEFT JOIN city_map c ON c.raw = a.city
 LEFT JOIN state_map st ON st.raw = a.state;
@@ -330,9 +314,7 @@ def prepare_register(snapshot_dir: Path, settings: Settings) -> None:
             "suffix_map",
             _simple_map(_distinct(con, "src_taxpayers", "suffix"), names.parse_suffix_field),
         )
-        lines, rest_map = _street_maps(_distinct(con, "src_addresses", "street"))
-        con.register("street_lines", lines)
-        con.register("rest_map", rest_map)
+        con.register("street_lines", _street_map(_distinct(con, "src_addresses", "street")))
         con.register(
             "zip_map",
             _simple_map(
