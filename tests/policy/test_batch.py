@@ -54,7 +54,7 @@ class Batch:
             self.rows,
             agreement,
             status,
-            received,
+            received_at=received,
         )
         return [f.code for f in found]
 
@@ -144,7 +144,7 @@ def test_manifest_mismatch_when_the_checked_manifest_is_not_the_signed_one() -> 
     b = batch()
     other = replace(b.manifest, batch_id="ANOTHER")
     found = check_batch(
-        b.manifest_bytes, b.signature, other, b.requests, b.rows, AGREEMENT, None, RECEIVED
+        b.manifest_bytes, b.signature, other, b.requests, b.rows, AGREEMENT, received_at=RECEIVED
     )
     assert [f.code for f in found] == [RefusalCode.MANIFEST_MISMATCH]
 
@@ -233,7 +233,13 @@ def test_an_unauthorised_signer_skips_the_signature_check() -> None:
 def test_batch_refusal_carries_the_first_code_and_every_finding() -> None:
     b = replace(batch(key_n=2), rows=9)
     found = check_batch(
-        b.manifest_bytes, b.signature, b.manifest, b.requests, b.rows, AGREEMENT, None, RECEIVED
+        b.manifest_bytes,
+        b.signature,
+        b.manifest,
+        b.requests,
+        b.rows,
+        AGREEMENT,
+        received_at=RECEIVED,
     )
     err = batch_refusal(found)
     assert isinstance(err, BatchRefused)

@@ -48,8 +48,7 @@ def batch_codes(
         b"r",
         actual_rows,
         agreement,
-        None,
-        NOW,
+        received_at=NOW,
     )
     return {f.code for f in found}
 

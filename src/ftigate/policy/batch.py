@@ -182,7 +182,8 @@ def check_batch(
     requests_bytes: bytes,
     row_count: int,
     agreement: Agreement | None,
-    agreement_status: AgreementStatus | None,
+    agreement_status: AgreementStatus | None = None,
+    *,
     received_at: datetime,
 ) -> list[Finding]:
     """Every batch-level finding that can be evaluated, in :data:`BATCH_PRECEDENCE` order.
