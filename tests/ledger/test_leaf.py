@@ -170,3 +170,10 @@ def test_tin_hmac_normalises_and_never_echoes_the_tin() -> None:
 def test_lone_surrogates_are_refused() -> None:
     with pytest.raises(InputError):
         lf.encode_record(decision(0, request_id="\ud800"))
+
+
+def test_unsorted_lists_are_not_canonical() -> None:
+    data = lf.encode_record(decision(3, reviewers=("a", "b")))
+    assert b'"reviewers":["a","b"]' in data
+    with pytest.raises(InputError, match="canonical"):
+        lf.decode_record(data.replace(b'"reviewers":["a","b"]', b'"reviewers":["b","a"]'))

@@ -261,31 +261,44 @@ def decode_record(data: bytes) -> LedgerRecord:
         record = LedgerRecord(**values)
     except (ValueError, TypeError) as e:
         raise InputError(f"leaf holds a value of the wrong kind: {e}") from e
-    if encode_record(record) != data:
+    # canonical iff the parsed JSON re-serialises to the same bytes and the lists are sorted
+    # (then the record, which sorts them, encodes to exactly these bytes too)
+    canonical = json.dumps(
+        raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+    if canonical != data or any(raw[k] != sorted(raw[k]) for k in _TUPLES):
         raise InputError("leaf bytes are not the canonical encoding of their record")
     return record
 
 
-_INTS = ("v", "line", "remediates")
-_OPTIONAL_INTS = ("line", "remediates")
+_OPTIONAL_INTS = frozenset({"line", "remediates"})
+_OPTIONAL_STRS = frozenset(
+    {
+        "outcome",
+        "reason",
+        "releaser",
+        "tin_hmac",
+        "snapshot_id",
+        "model_sha256",
+        "remediation_reason",
+    }
+)
 
 
 def _type_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    # exact type checks (``type(x) is``): a bool is not an int here, and this runs per leaf
     out: list[tuple[str, str]] = []
-    for k in sorted(_KEYS):
-        value = raw[k]
+    for k, v in raw.items():
+        t = type(v)
         if k in _TUPLES:
-            if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            if t is not list or any(type(x) is not str for x in v):
                 out.append((k, "a list of strings"))
-        elif k in _INTS:
-            ok = (value is None and k in _OPTIONAL_INTS) or (
-                isinstance(value, int) and not isinstance(value, bool)
-            )
-            if not ok:
+        elif k == "v" or k in _OPTIONAL_INTS:
+            if not (t is int or (v is None and k in _OPTIONAL_INTS)):
                 out.append((k, "an integer" + (" or null" if k in _OPTIONAL_INTS else "")))
-        elif value is not None and not isinstance(value, str):
-            out.append((k, "a string or null"))
-    return out
+        elif not (t is str or (v is None and k in _OPTIONAL_STRS)):
+            out.append((k, "a string" + (" or null" if k in _OPTIONAL_STRS else "")))
+    return sorted(out)
 
 
 def normalise_tin(tin: str) -> str:
