@@ -32,189 +32,26 @@ import pyarrow.parquet as pq
 OUT = Path(__file__).parent / "out"
 
 FIRST = np.array(
-    [
-        "Francisco",
-        "José",
-        "Juan",
-        "Carlos",
-        "Luis",
-        "Miguel",
-        "Jesús",
-        "Ignacio",
-        "Roberto",
-        "Alberto",
-        "Eduardo",
-        "Guillermo",
-        "Rafael",
-        "Antonio",
-        "Manuel",
-        "William",
-        "Robert",
-        "James",
-        "Michael",
-        "David",
-        "Richard",
-        "Thomas",
-        "Joseph",
-        "Minh",
-        "Tuan",
-        "Hung",
-        "Quang",
-        "Wei",
-        "Jun",
-        "Ming",
-        "Mohammed",
-        "Ahmed",
-        "Omar",
-        "Yusuf",
-        "Hussein",
-        "Enrique",
-        "Alejandro",
-        "Daniel",
-        "Pedro",
-        "María",
-        "Guadalupe",
-        "Dolores",
-        "Rosario",
-        "Concepción",
-        "Mercedes",
-        "Ana",
-        "Carmen",
-        "Elizabeth",
-        "Margaret",
-        "Patricia",
-        "Jennifer",
-        "Linda",
-        "Susan",
-        "Lan",
-        "Mai",
-        "Mei",
-        "Fatima",
-        "Aisha",
-        "Layla",
-        "Sofia",
-        "Lucía",
-        "Isabel",
-        "Gabriela",
-        "Teresa",
-        "Yolanda",
-        "Kevin",
-        "Brian",
-        "Jason",
-        "Emily",
-        "Sarah",
-        "Jessica",
-        "Ashley",
-        "Amanda",
-        "Nicole",
-        "Olga",
-        "Irina",
-        "Dmitri",
-        "Sergei",
-        "Priya",
-        "Raj",
-        "Amit",
-        "Sunita",
-        "Kwame",
-        "Ama",
-        "Kofi",
-        "Abena",
-        "Chen",
-        "Hui",
-        "Hoa",
-        "Thanh",
-        "Duc",
-        "Binh",
-        "Rosa",
-        "Andrea",
-        "Marco",
-    ]
+    """
+Francisco José Juan Carlos Luis Miguel Jesús Ignacio Roberto Alberto Eduardo Guillermo
+Rafael Antonio Manuel William Robert James Michael David Richard Thomas Joseph Minh Tuan
+Hung Quang Wei Jun Ming Mohammed Ahmed Omar Yusuf Hussein Enrique Alejandro Daniel Pedro
+María Guadalupe Dolores Rosario Concepción Mercedes Ana Carmen Elizabeth Margaret Patricia
+Jennifer Linda Susan Lan Mai Mei Fatima Aisha Layla Sofia Lucía Isabel Gabriela Teresa
+Yolanda Kevin Brian Jason Emily Sarah Jessica Ashley Amanda Nicole Olga Irina Dmitri
+Sergei Priya Raj Amit Sunita Kwame Ama Kofi Abena Chen Hui Hoa Thanh Duc Binh Rosa Andrea
+Marco
+""".split()  # noqa: SIM905
 )
 LAST = np.array(
-    [
-        "García",
-        "López",
-        "Martínez",
-        "Rodríguez",
-        "Hernández",
-        "González",
-        "Pérez",
-        "Sánchez",
-        "Ramírez",
-        "Cruz",
-        "Flores",
-        "Gómez",
-        "Díaz",
-        "Reyes",
-        "Morales",
-        "Ortiz",
-        "Gutiérrez",
-        "Chávez",
-        "Ramos",
-        "Ruiz",
-        "Jiménez",
-        "Vásquez",
-        "Castillo",
-        "Romero",
-        "Smith",
-        "Johnson",
-        "Williams",
-        "Williamson",
-        "Brown",
-        "Jones",
-        "Miller",
-        "Davis",
-        "Wilson",
-        "Anderson",
-        "Taylor",
-        "Thomas",
-        "Moore",
-        "Nguyen",
-        "Tran",
-        "Le",
-        "Pham",
-        "Hoang",
-        "Huynh",
-        "Phan",
-        "Vu",
-        "Dang",
-        "Bui",
-        "Zhang",
-        "Wang",
-        "Li",
-        "Chen",
-        "Liu",
-        "Yang",
-        "Huang",
-        "Zhao",
-        "Wu",
-        "Zhou",
-        "Haddad",
-        "Khalil",
-        "Mansour",
-        "Nasser",
-        "Hassan",
-        "Saleh",
-        "Ibrahim",
-        "Patel",
-        "Shah",
-        "Singh",
-        "Kumar",
-        "Mensah",
-        "Owusu",
-        "Boateng",
-        "Ivanov",
-        "Petrov",
-        "Kowalski",
-        "Nowak",
-        "Schmidt",
-        "Müller",
-        "Rossi",
-        "Russo",
-        "Silva",
-        "Santos",
-        "Oliveira",
-    ]
+    """
+García López Martínez Rodríguez Hernández González Pérez Sánchez Ramírez Cruz Flores Gómez
+Díaz Reyes Morales Ortiz Gutiérrez Chávez Ramos Ruiz Jiménez Vásquez Castillo Romero Smith
+Johnson Williams Williamson Brown Jones Miller Davis Wilson Anderson Taylor Thomas Moore
+Nguyen Tran Le Pham Hoang Huynh Phan Vu Dang Bui Zhang Wang Li Chen Liu Yang Huang Zhao Wu
+Zhou Haddad Khalil Mansour Nasser Hassan Saleh Ibrahim Patel Shah Singh Kumar Mensah Owusu
+Boateng Ivanov Petrov Kowalski Nowak Schmidt Müller Rossi Russo Silva Santos Oliveira
+""".split()  # noqa: SIM905
 )
 NICK = {
     "Francisco": "Paco",
@@ -277,9 +114,7 @@ def generate_own(n: int, m: int, seed: int, out: Path) -> Path:
     rng = np.random.default_rng(seed)
     snap = out / "snapshot"
     snap.mkdir(parents=True, exist_ok=True)
-    tins = np.array(
-        [f"{x:09d}" for x in rng.choice(np.arange(100_000_000, 999_999_999), n, replace=False)]
-    )
+    tins = np.array([f"{x + 100_000_000:09d}" for x in rng.choice(899_999_999, n, replace=False)])
     first = rng.choice(FIRST, n)
     last = rng.choice(LAST, n)
     compound = rng.random(n) < 0.25
@@ -295,7 +130,10 @@ def generate_own(n: int, m: int, seed: int, out: Path) -> Path:
     city_idx = rng.integers(0, len(CITIES), k)
     streets = _street(rng, k)
     zips = np.array(
-        [f"{CITIES[c][2]:03d}{z:02d}" for c, z in zip(city_idx, rng.integers(0, 100, k))]
+        [
+            f"{CITIES[c][2]:03d}{z:02d}"
+            for c, z in zip(city_idx, rng.integers(0, 100, k), strict=True)
+        ]
     )
     order_in = np.concatenate([np.arange(c) for c in n_addr])
     valid = np.array([date(2016 + int(o) * 3, 4, 15) for o in order_in])
@@ -448,11 +286,8 @@ def _phase(phase: str, work: Path) -> dict[str, float]:
     """Run one phase in a child process; return its wall time and peak RSS."""
     t = time.perf_counter()
     subprocess.run([sys.executable, __file__, "--phase", phase, "--work", str(work)], check=True)
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {
-        "seconds": round(time.perf_counter() - t, 1),
-        "peak_rss_mib_so_far": round(usage.ru_maxrss / 1024, 1),
-    }
+    rss = json.loads((work / f"rss_{phase}.json").read_text())["peak_rss_mib"]
+    return {"seconds": round(time.perf_counter() - t, 1), "peak_rss_mib": rss}
 
 
 def run_phase(phase: str, work: Path) -> None:
@@ -520,6 +355,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.phase:
         run_phase(args.phase, args.work)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        (args.work / f"rss_{args.phase}.json").write_text(json.dumps({"peak_rss_mib": peak}))
         return
     work = args.work or Path(tempfile.mkdtemp(prefix="linkage-bench-"))
     t = time.perf_counter()
