@@ -56,7 +56,6 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -69,6 +68,7 @@ from splink.internals.exceptions import SplinkException
 from ftigate.config import Settings
 from ftigate.errors import BackendError, FtigateError, NotFound
 from ftigate.linkage import addresses, names
+from ftigate.linkage.features import LIST_COLUMNS, request_row
 from ftigate.linkage.settings import (
     LEVEL_GENDERED,
     PREPARED_COLUMNS,
@@ -464,74 +464,14 @@ def train(snapshot_dir: Path, settings: Settings) -> Path:
 
 # --------------------------------------------------------------------------- match
 
-_DOB_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y%m%d", "%m-%d-%Y", "%Y/%m/%d", "%m/%d/%y")
-
-
-def parse_dob(value: str) -> str | None:
-    """An ISO date from the formats requesters use (US month-first), else None.
-
-    >>> parse_dob("03/04/1980"), parse_dob("1980-03-04"), parse_dob("unknown")
-    ('1980-03-04', '1980-03-04', None)
-    """
-    text = value.strip()
-    if not text:
-        return None
-    for fmt in _DOB_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date().isoformat()
-        except ValueError:
-            continue
-    return None
-
-
-def _tin_digits(value: str) -> str | None:
-    digits = re.sub(r"[^0-9]", "", value)
-    return digits if len(digits) == 9 else None
-
-
-def request_row(request: Request) -> dict[str, Any]:
-    """The prepared columns of one request (same features as a register row)."""
-    n = names.parse_name(request.first_name, request.middle_name, request.last_name)
-    a = addresses.parse_address(
-        request.street, request.unit, request.city, request.state, request.zip
-    )
-    addr_key = [f"{a.number}|{a.street}"] if a.number and a.street else []
-    return {
-        UNIQUE_ID: f"r{request.line}",
-        "first": n.first or None,
-        "middle": n.middle or None,
-        "last": n.last or None,
-        "last_sorted": " ".join(sorted(n.last_parts)) or None,
-        "given_compact": "".join(n.given_tokens) or None,
-        "suffix": n.suffix or None,
-        "first_keys": list(n.first_keys),
-        "given_keys": list(n.given_keys),
-        "last_keys": list(n.last_keys),
-        "last_parts": list(n.last_parts),
-        "name_keys": sorted(set(n.first_keys) | set(n.given_keys) | set(n.last_keys)),
-        "dob": parse_dob(request.dob),
-        "addr_num": a.number or None,
-        "addr_street": a.street or None,
-        "addr_zip": a.zip5 or None,
-        "addr_city": a.city or None,
-        "addr_state": a.state or None,
-        "addr_keys": addr_key,
-        "zip_keys": [a.zip5] if a.zip5 else [],
-        "tin_key": _tin_digits(request.tin),
-    }
-
-
-_LIST_COLS = frozenset(
-    {"first_keys", "given_keys", "last_keys", "last_parts", "name_keys", "addr_keys", "zip_keys"}
-)
-
 
 def _requests_table(requests: Sequence[Request]) -> pa.Table:
     rows = [request_row(r) for r in requests]
     return pa.table(
         {
             col: pa.array(
-                [r[col] for r in rows], pa.list_(pa.string()) if col in _LIST_COLS else pa.string()
+                [r[col] for r in rows],
+                pa.list_(pa.string()) if col in LIST_COLUMNS else pa.string(),
             )
             for col in PREPARED_COLUMNS
         }
@@ -613,9 +553,7 @@ def match(
         _run(con, f"CREATE TABLE reg AS SELECT * FROM read_parquet({_q(prepared)})")
         _run(
             con,
-            "CREATE TABLE hist_addr AS SELECT * FROM read_parquet("
-            f"{_q(out / PREPARED_ADDRESSES)}) WHERE tin IN "
-            "(SELECT unique_id FROM reg)",
+            f"CREATE VIEW hist_addr AS SELECT * FROM read_parquet({_q(out / PREPARED_ADDRESSES)})",
         )
         linker, _ = _linker_on(con, out, [("req", "requests"), ("reg", "register")], model)
         sdfs = list(linker._input_tables_dict.values())
