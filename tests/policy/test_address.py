@@ -96,6 +96,10 @@ REFUSED_STREETS = [
     "123 Not Available St",
     "1 N/A Ave",
     # a real-looking line spoiled by a placeholder word
+    "12 Detention Center",
+    "3 Homeless Shelter",
+    "5 Apt",
+    "1 Unit 4",
     "123 Main St Unknown",
     "Unknown 123 Main St",
     "Calle Desconocida 5",
@@ -144,6 +148,13 @@ ACCEPTED_STREETS = [
     "1600 Broadway",
     "221B Baker St",
     "123 Na Pali Dr",
+    # usaddress misreads these (Spanish types, misspelt suffixes); the structure is plain
+    "1 Via Mesa Verde",
+    "1 8th Ctt",
+    "4 1st Blvdd",
+    "12 Camino Real",
+    "100 Paseo de la Reforma",
+    "12 Detention Center Rd",
     "Address: 123 Main St",
 ]
 

@@ -141,6 +141,7 @@ def test_missing_name(changes: dict[str, str]) -> None:
         {"first_name": "Na", "last_name": "Kim"},
         {"last_name": "Na"},
         {"first_name": "Nil"},
+        {"first_name": "X"},  # an initial is a name; ambiguity is the matcher's business
         {"middle_name": ""},
         {"middle_name": "NMN"},
         {"last_name": "O'Brien-Smith"},

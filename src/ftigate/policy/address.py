@@ -46,7 +46,15 @@ import usaddress
 
 from ftigate.errors import RefusalCode
 from ftigate.model import Finding, Request
-from ftigate.policy.text import fold, is_placeholder, placeholder_word, word_set, words
+from ftigate.policy.text import (
+    NULL_WORDS,
+    content_words,
+    fold,
+    is_placeholder,
+    placeholder_word,
+    word_set,
+    words,
+)
 
 _STATES = {
     "AL": "alabama", "AK": "alaska", "AZ": "arizona", "AR": "arkansas", "CA": "california",
@@ -84,11 +92,18 @@ _PO_BOX = re.compile(
 )
 _SPANISH_STREET = word_set(
     "calle avenida avda av carretera carr camino paseo callejon urbanizacion urb barrio bo "
-    "sector residencial condominio cond"
+    "sector residencial condominio cond via"
 )
 _FACILITY = word_set(
     "jail detention detained detainee prison penitentiary correctional corrections custody "
-    "incarcerated inmate processing facility ice cbp bop institution"
+    "incarcerated inmate processing facility ice cbp bop institution shelter encampment"
+)
+
+
+_HOUSE_NUMBER = re.compile(r"^(?:\d+[a-z]?|\d+-\d+[a-z]?|[nsew]\d+[nsew]\d+)$", re.IGNORECASE)
+_OCCUPANCY = word_set(
+    "apt apartment unit suite ste lot room rm fl floor bldg building space trlr "
+    "center centre complex"
 )
 
 
@@ -237,7 +252,7 @@ def read_street(street: str, zip_code: str = "", city: str = "") -> StreetReadin
         return StreetReading(StreetForm.RURAL_ROUTE, **locality)
     if _PO_BOX.search(flat):
         return StreetReading(StreetForm.PO_BOX, **locality)
-    if _spanish_street(flat):
+    if _spanish_street(flat) or _numbered_line(street, zip_code, city):
         return StreetReading(StreetForm.STREET, **locality)
     found = set(flat.split())
     compact = re.sub(r"[\s-]", "", street)
@@ -266,6 +281,8 @@ def _street_name(text: str, typed: bool) -> bool:
     found = words(text)
     if not found or is_placeholder(text):
         return False
+    if set(found) <= _FACILITY | NULL_WORDS:
+        return False  # "12 Detention Center", "3 Homeless Shelter": a facility, not a street
     if any(not w.isdigit() for w in found):
         return True  # "Main", "5th", "A" (A Street exists)
     return typed  # "Highway 61", "County Road 12"; a bare "456" is no street name
@@ -279,6 +296,25 @@ def _spanish_street(flat: str) -> bool:
     numbers = [w for w in found if w.isdigit() and w.strip("0")]
     others = [w for w in found if not w.isdigit() and w not in _SPANISH_STREET and len(w) > 1]
     return bool(numbers) and (len(numbers) > 1 or bool(others))
+
+
+def _numbered_line(street: str, zip_code: str, city: str) -> bool:
+    """ "1 Via Mesa Verde", "1 8th Ctt": a house number, then a name usaddress did not tag.
+
+    The statistical parser misreads Spanish street types and misspelt suffixes; the structure
+    is still plain, so the line passes when it opens with a house number and goes on to words
+    that are not a unit, a facility or the request's own ZIP and city.
+    """
+    tokens = street.replace(",", " ").split()
+    if len(tokens) < 2 or not _HOUSE_NUMBER.match(tokens[0]) or not tokens[0].strip("0"):
+        return False
+    rest = [w for w in words(" ".join(tokens[1:])) if not w.isdigit()]
+    named = [w for w in content_words(" ".join(rest)) if w not in _OCCUPANCY | _FACILITY]
+    digits = re.sub(r"\D", "", tokens[0])
+    zip_like = len(digits) == 5 and (
+        digits == re.sub(r"\D", "", zip_code)[:5] or fold(" ".join(tokens[1:])) == fold(city)
+    )
+    return bool(named) and not zip_like
 
 
 def _clean(text: str) -> str:

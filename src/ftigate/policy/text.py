@@ -70,7 +70,7 @@ NAME_NULL_WORDS: frozenset[str] = word_set(
     """
     notapplicable none null unknown unk unkn notknown nk fnu lnu mnu nfn nln nmn
     not known given provided available applicable refused withheld redacted tbd pending
-    missing blank empty test dummy fake sample placeholder x xx xxx xxxx
+    missing blank empty test dummy fake sample placeholder xx xxx xxxx
     """
 )
 """For names: FNU/LNU ("first/last name unknown") are DHS conventions; "Na", "Nil" are names."""
