@@ -1,0 +1,405 @@
+"""The identity part of each request row, case by case: who it is about and what it says.
+
+A builder per case (see :mod:`ftigate.synth.cases`) picks its people and returns a frame with
+the name, dob and address columns as the requester would send them, plus what only the truth
+knows: the register TIN the row is about (empty when absent), the origin, the person index.
+:mod:`ftigate.synth.batch` then adds statutes, officers, TINs and request ids.
+
+People are picked once each, in a fixed priority order that favours those an enforcement
+agency asks about (ITIN filers, Hispanic, Vietnamese, Chinese and Arabic names), and only from
+people who fit the case: a nickname needs a name with one, a stale address needs a history.
+General cases never pick a decoy; the decoy cases pick nothing else.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ftigate.synth import mutate
+from ftigate.synth.addresses import DIRECTIONS, TYPES, TYPE_P, address_columns, draw_addresses
+from ftigate.synth.people import (
+    ANGLO, CHINESE, CROWD, FATHER, HISPANIC, PLAIN, TWIN_A, VIETNAMESE, draw_people, name_columns,
+)
+from ftigate.synth.pools import ORIGINS, Pools
+from ftigate.synth.register import Register
+
+IDENTITY = ("first_name", "middle_name", "last_name", "dob", "street", "unit", "city", "state", "zip")
+ADDRESS = ("street", "unit", "city", "state", "zip")
+REQUEST_WEIGHT = np.array([3.0, 0.3, 1.5, 1.2, 1.5])
+"""How much more often the requester asks about people of each origin."""
+ITIN_WEIGHT = 4.0
+ABSENT_ORIGIN_SHARE = np.array([0.70, 0.10, 0.06, 0.06, 0.08])
+"""Origins of the people a requester names who are not in the register."""
+
+PLACEHOLDERS: tuple[tuple[str, str, str, str, str], ...] = (
+    # street, unit, city, state, zip - as in the 2025 batch; {zip} {plus4} {city} {state}
+    ("Failed to Provide", "", "Failed to Provide", "", ""),
+    ("Unknown Address", "", "", "", ""),
+    ("NA NA", "", "NA", "NA", ""),
+    ("N/A", "", "N/A", "N/A", "N/A"),
+    ("", "", "", "", "{zip}"),
+    ("", "", "", "", "{zip}-{plus4}"),
+    ("Failed to Provide", "", "", "", "{zip}"),
+    ("Don't Care {zip}", "", "", "", ""),
+    ("Unknown", "", "{city}", "{state}", ""),
+    ("", "", "{city}", "{state}", "{zip}"),
+)
+MALFORMED_DOB = ("{y}-02-30", "{y}-13-{d}", "{y}-00-{d}", "{y}-{m}-32")
+
+
+class RequestBuilder:
+    """Builds identity frames for each case from one register, reproducibly from ``rng``."""
+
+    def __init__(self, pools: Pools, reg: Register, rng: np.random.Generator) -> None:
+        self.pools, self.reg, self.rng = pools, reg, rng
+        self.py = random.Random(int(rng.integers(2**62)))
+        people = reg.people
+        n = len(people)
+        weight = REQUEST_WEIGHT[people.origin] * np.where(people.itin, ITIN_WEIGHT, 1.0)
+        key = np.log(rng.random(n) + 1e-300) / weight  # Efraimidis-Spirakis weighted order
+        self.order = np.argsort(-key, kind="stable")
+        self.used = np.zeros(n, dtype=bool)
+        self.count = reg.address_count()
+        self.plain = people.role == PLAIN
+        self._reg_keys: pd.DataFrame | None = None
+
+    # -- picking people -------------------------------------------------------------------
+    def pick(self, mask: np.ndarray, k: int, what: str) -> np.ndarray:
+        """``k`` people fitting ``mask``, unused ones first, in priority order."""
+        fits = mask[self.order]
+        fresh = self.order[fits & ~self.used[self.order]]
+        chosen = fresh[:k]
+        if len(chosen) < k:  # a small register: ask about somebody twice
+            again = self.order[fits & self.used[self.order]]
+            if len(again) + len(chosen) == 0:
+                raise ValueError(f"the register has nobody who fits case {what!r}")
+            pool = np.concatenate([chosen, again])
+            chosen = np.concatenate([chosen, pool[np.arange(k - len(chosen)) % len(pool)]])
+        self.used[chosen] = True
+        return chosen.astype(np.int64)
+
+    def base(self, persons: np.ndarray, rows: np.ndarray | None = None) -> pd.DataFrame:
+        """Rows exactly as the register has the people (at ``rows``: their last address)."""
+        rows = self.reg.last_address_rows(persons) if rows is None else rows
+        t, a = self.reg.taxpayers, self.reg.addresses
+        ip, ir = pa.array(persons), pa.array(rows)
+        data: dict[str, object] = {c: t.column(c).take(ip).to_pylist() for c in IDENTITY[:4]}
+        data.update({c: a.column(c).take(ir).to_pylist() for c in ADDRESS})
+        data["truth_tin"] = t.column("tin").take(ip).to_pylist()
+        data["origin"] = [ORIGINS[o] for o in self.reg.people.origin[persons]]
+        data["person"] = persons
+        return pd.DataFrame(data)
+
+    # -- the cases --------------------------------------------------------------------------
+    def build(self, case: str, k: int) -> pd.DataFrame:
+        if k == 0:
+            return pd.DataFrame(columns=[*IDENTITY, "truth_tin", "origin", "person"])
+        method: Callable[[int], pd.DataFrame] = getattr(self, f"case_{case}", self.case_exact)
+        df = method(k)
+        df["case"] = case
+        return df
+
+    def case_exact(self, k: int) -> pd.DataFrame:
+        return self.base(self.pick(self.plain, k, "exact"))
+
+    def case_typo(self, k: int) -> pd.DataFrame:
+        df = self.case_exact(k)
+        py = self.py
+        for i in range(k):
+            edits = 1 if py.random() < 0.7 else 2
+            u = py.random()
+            if u < 0.4:
+                df.at[i, "first_name"] = mutate.typo(df.at[i, "first_name"], py, edits)
+            elif u < 0.8:
+                df.at[i, "last_name"] = mutate.typo(df.at[i, "last_name"], py, edits)
+            else:
+                df.at[i, "street"] = mutate.street_typo(df.at[i, "street"], py, edits)
+        return df
+
+    def case_nickname(self, k: int) -> pd.DataFrame:
+        pools = self.pools
+        has = np.array(
+            [mutate.fold(str(g)).lower() in pools.nicknames for g in pools.given], dtype=bool
+        )
+        df = self.base(self.pick(self.plain & has[self.reg.people.first], k, "nickname"))
+        for i in range(k):
+            nick = mutate.nickname(df.at[i, "first_name"], pools.nicknames, self.py)
+            df.at[i, "first_name"] = nick or df.at[i, "first_name"]
+        return df
+
+    def case_surname_swap(self, k: int) -> pd.DataFrame:
+        p = self.reg.people
+        fits = (p.origin == HISPANIC) & ((p.sur2 >= 0) | self.pools.surname_particle[p.sur1])
+        df = self.base(self.pick(self.plain & fits, k, "surname_swap"))
+        for i in range(k):
+            df.at[i, "last_name"] = mutate.surname_variant(df.at[i, "last_name"], self.py)
+        return df
+
+    def case_name_order_swap(self, k: int) -> pd.DataFrame:
+        fits = np.isin(self.reg.people.origin, (VIETNAMESE, CHINESE))
+        df = self.base(self.pick(self.plain & fits, k, "name_order_swap"))
+        df["first_name"], df["last_name"] = df["last_name"].copy(), df["first_name"].copy()
+        return df
+
+    def case_accents_dropped(self, k: int) -> pd.DataFrame:
+        p, pools = self.reg.people, self.pools
+        mid = np.where(p.middle >= 0, p.middle, 0)
+        sur2 = np.where(p.sur2 >= 0, p.sur2, 0)
+        accented = ~p.ascii & (
+            pools.given_accent[p.first]
+            | (pools.given_accent[mid] & (p.middle >= 0))
+            | pools.surname_accent[p.sur1]
+            | (pools.surname_accent[sur2] & (p.sur2 >= 0))
+        )
+        df = self.base(self.pick(self.plain & accented, k, "accents_dropped"))
+        for c in ("first_name", "middle_name", "last_name", "street", "city"):
+            df[c] = [mutate.fold(v) for v in df[c]]
+        return df
+
+    def case_stale_address(self, k: int) -> pd.DataFrame:
+        persons = self.pick(self.plain & (self.count >= 2), k, "stale_address")
+        older = 1 + np.floor(self.rng.random(k) * (self.count[persons] - 1)).astype(np.int64)
+        return self.base(persons, self.reg.addr.start[persons] + older)
+
+    def case_partial_address(self, k: int) -> pd.DataFrame:
+        df = self.case_exact(k)
+        for i in range(k):
+            if df.at[i, "unit"] and self.py.random() < 0.6:
+                df.at[i, "unit"] = ""
+            else:
+                df.at[i, "zip"] = ""
+        return df
+
+    def case_missing_dob(self, k: int) -> pd.DataFrame:
+        df = self.case_exact(k)
+        df["dob"] = ""
+        return df
+
+    def _twins(self, k: int, same_initial: bool, what: str) -> np.ndarray:
+        """One twin of each of ``k`` pairs (either A or B), from pairs fitting ``same_initial``."""
+        p = self.reg.people
+        a = np.nonzero(p.role == TWIN_A)[0]
+        b = p.partner[a]
+        given = self.pools.given_ascii
+        same = np.array([given[x][:1] == given[y][:1] for x, y in zip(p.first[a], p.first[b], strict=True)])
+        mask = np.zeros(len(p), dtype=bool)
+        mask[a[same == same_initial]] = True
+        chosen = self.pick(mask, k, what)
+        flip = self.rng.random(k) < 0.5
+        self.used[p.partner[chosen]] = True
+        return np.where(flip, p.partner[chosen], chosen)
+
+    def case_twin(self, k: int) -> pd.DataFrame:
+        return self.base(self._twins(k, False, "twin"))
+
+    def case_twin_ambiguous(self, k: int) -> pd.DataFrame:
+        df = self.base(self._twins(k, True, "twin_ambiguous"))
+        df["first_name"] = [mutate.initial(v) for v in df["first_name"]]
+        df["middle_name"] = ""
+        return df
+
+    def _jr_sr(self, k: int, what: str) -> np.ndarray:
+        p = self.reg.people
+        chosen = self.pick(p.role == FATHER, k, what)
+        self.used[p.partner[chosen]] = True
+        return np.where(self.rng.random(k) < 0.5, p.partner[chosen], chosen)
+
+    def case_jr_sr(self, k: int) -> pd.DataFrame:
+        return self.base(self._jr_sr(k, "jr_sr"))
+
+    def case_jr_sr_ambiguous(self, k: int) -> pd.DataFrame:
+        df = self.base(self._jr_sr(k, "jr_sr_ambiguous"))
+        df["dob"] = ""
+        return df
+
+    def case_crowd_member(self, k: int) -> pd.DataFrame:
+        return self.base(self.pick(self.reg.people.role == CROWD, k, "crowd_member"))
+
+    def case_crowd(self, k: int) -> pd.DataFrame:
+        """A crowd's name and city with a street none of its members ever lived on."""
+        p, a = self.reg.people, self.reg.addr
+        crowds = len(self.reg.crowds.city)
+        if crowds == 0:
+            raise ValueError("the register has no crowd for case 'crowd'")
+        members = np.nonzero(p.role == CROWD)[0]
+        by_crowd = {c: members[p.crowd[members] == c] for c in range(crowds)}
+        which = self.rng.permutation(np.arange(k) % crowds)
+        template = np.array([by_crowd[int(c)][0] for c in which], dtype=np.int64)
+        df = self.base(template)
+        streets = self.reg.addresses.column("street")
+        for i, c in enumerate(which):
+            rows = np.concatenate([np.arange(a.start[m], a.start[m + 1]) for m in by_crowd[int(c)]])
+            lived = set(streets.take(pa.array(rows)).to_pylist())
+            street = self.random_street()
+            while street in lived:
+                street = self.random_street()
+            city = int(self.reg.crowds.city[int(c)])
+            df.at[i, "street"], df.at[i, "unit"] = street, ""
+            df.at[i, "zip"] = self.random_zip(city)
+        df["dob"] = ""
+        df["truth_tin"] = ""
+        df["person"] = -1
+        return df
+
+    def case_tin_conflict(self, k: int) -> pd.DataFrame:
+        df = self.case_exact(k)
+        df["tin"] = self.other_tins(df["first_name"].tolist(), df["last_name"].tolist())
+        df["tin_supplied"] = "other"
+        return df
+
+    def case_absent(self, k: int) -> pd.DataFrame:
+        return self.outsiders(k)
+
+    def case_tin_other_person(self, k: int) -> pd.DataFrame:
+        df = self.outsiders(k)
+        df["tin"] = self.other_tins(df["first_name"].tolist(), df["last_name"].tolist())
+        df["tin_supplied"] = "other"
+        return df
+
+    def case_near_miss(self, k: int) -> pd.DataFrame:
+        """A real filer's name with one edit, in their city, at another street and dob."""
+        persons = self.pick(self.plain, k, "near_miss")
+        df = self.base(persons)
+        city = self.reg.addr.city[self.reg.last_address_rows(persons)]
+        py = self.py
+        for i in range(k):
+            col = "last_name" if py.random() < 0.5 else "first_name"
+            old = df.at[i, col]
+            new = mutate.typo(old, py)
+            while mutate.fold(new).lower() == mutate.fold(old).lower():
+                new = mutate.typo(old, py)
+            df.at[i, col] = new
+            df.at[i, "street"], df.at[i, "unit"] = self.random_street(), ""
+            df.at[i, "zip"] = self.random_zip(int(city[i]))
+        years = self.rng.integers(1, 16, k) * np.where(self.rng.random(k) < 0.5, -1, 1)
+        dob = pd.to_datetime(df["dob"]) + pd.to_timedelta(years * 365 + self.rng.integers(0, 300, k), "D")
+        df["dob"] = dob.dt.strftime("%Y-%m-%d")
+        df["truth_tin"] = ""
+        df["person"] = -1
+        return self.avoid_namesakes(df)
+
+    def case_pattern_2025(self, k: int) -> pd.DataFrame:
+        df = self.case_exact(k)
+        for i in range(k):
+            values = {
+                "zip": df.at[i, "zip"], "plus4": f"{self.py.randint(1, 9999):04d}",
+                "city": df.at[i, "city"], "state": df.at[i, "state"],
+            }
+            template = PLACEHOLDERS[i % len(PLACEHOLDERS)]
+            for c, v in zip(ADDRESS, template, strict=True):
+                df.at[i, c] = v.format(**values)
+        return df
+
+    def case_facility_address(self, k: int) -> pd.DataFrame:
+        df = self.case_exact(k)
+        for i in range(k):
+            name, city, state, zip_ = self.py.choice(self.pools.facilities)
+            for c, v in zip(ADDRESS, (name, "", city, state, zip_), strict=True):
+                df.at[i, c] = v
+        return df
+
+    def case_blank_address(self, k: int) -> pd.DataFrame:
+        df = self.case_exact(k)
+        for c in ADDRESS:
+            df[c] = ""
+        return df
+
+    def case_missing_name(self, k: int) -> pd.DataFrame:
+        df = self.case_exact(k)
+        for c in ("first_name", "middle_name", "last_name"):
+            df[c] = ""
+        return df
+
+    def case_malformed_row(self, k: int) -> pd.DataFrame:
+        df = self.case_exact(k)
+        for i in range(k):
+            y, m, d = df.at[i, "dob"].split("-")
+            df.at[i, "dob"] = MALFORMED_DOB[i % len(MALFORMED_DOB)].format(y=y, m=m, d=d)
+        return df
+
+    # -- helpers -----------------------------------------------------------------------------
+    def outsiders(self, k: int) -> pd.DataFrame:
+        """``k`` people who are not in the register, each at a current address."""
+        people = draw_people(self.pools, self.rng, k, ABSENT_ORIGIN_SHARE)
+        addr = draw_addresses(self.pools, self.rng, people, single=True)
+        names, where = name_columns(self.pools, people), address_columns(self.pools, addr)
+        data: dict[str, object] = {c: names[c].to_pylist() for c in IDENTITY[:4]}
+        data.update({c: where[c].to_pylist() for c in ADDRESS})
+        data["truth_tin"] = ""
+        data["origin"] = [ORIGINS[o] for o in people.origin]
+        data["person"] = -1
+        return self.avoid_namesakes(pd.DataFrame(data))
+
+    def register_keys(self) -> pd.DataFrame:
+        """Folded (first, last, dob) of every taxpayer, to keep outsiders from matching one."""
+        if self._reg_keys is None:
+            t = self.reg.taxpayers
+            self._reg_keys = pd.DataFrame(
+                {
+                    "f": _folded(t.column("first_name").to_pandas()),
+                    "l": _folded(t.column("last_name").to_pandas()),
+                    "d": t.column("dob").to_pandas(),
+                }
+            ).drop_duplicates()
+        return self._reg_keys
+
+    def avoid_namesakes(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Move the dob of any outsider whose name and dob equal a taxpayer's."""
+        keys = self.register_keys()
+        for _ in range(100):
+            mine = pd.DataFrame(
+                {"f": _folded(df["first_name"]), "l": _folded(df["last_name"]), "d": df["dob"]}
+            )
+            clash = mine.reset_index().merge(keys, on=["f", "l", "d"])["index"].to_numpy()
+            if not len(clash):
+                return df
+            moved = pd.to_datetime(df.loc[clash, "dob"]) - pd.to_timedelta(
+                self.rng.integers(1, 400, len(clash)), "D"
+            )
+            df.loc[clash, "dob"] = moved.dt.strftime("%Y-%m-%d").to_numpy()
+        raise AssertionError("could not move outsiders away from their namesakes")
+
+    def other_tins(self, first: list[str], last: list[str]) -> list[str]:
+        """For each row, the TIN of a random taxpayer whose name is not the row's."""
+        t = self.reg.taxpayers
+        n = t.num_rows
+        out = []
+        for f, name in zip(first, last, strict=True):
+            while True:
+                j = int(self.rng.integers(n))
+                if (
+                    mutate.fold(t.column("first_name")[j].as_py()).lower() != mutate.fold(f).lower()
+                    and mutate.fold(t.column("last_name")[j].as_py()).lower()
+                    != mutate.fold(name).lower()
+                ):
+                    out.append(t.column("tin")[j].as_py())
+                    break
+        return out
+
+    def random_street(self) -> str:
+        """A street line that looks like the register's (for addresses nobody has)."""
+        py, pools = self.py, self.pools
+        name = py.choices(list(pools.streets), weights=list(pools.street_p))[0]
+        kind = py.choices(TYPES[1:], weights=list(TYPE_P))[0]
+        number = int(np.exp(py.uniform(0.0, np.log(20000.0))))
+        direction = DIRECTIONS[py.randrange(5)] if py.random() < 0.2 else ""
+        return " ".join(x for x in (str(max(number, 1)), direction, name, kind) if x)
+
+    def random_zip(self, city: int) -> str:
+        pools = self.pools
+        return str(pools.zips[pools.zip_start[city] + self.py.randrange(pools.zip_count[city])])
+
+
+def _folded(values: pd.Series) -> pd.Series:
+    """Accent-folded, lower-cased strings, folding each distinct value once."""
+    codes, uniques = pd.factorize(values)
+    folded = np.array([mutate.fold(str(u)).lower() for u in uniques], dtype=object)
+    return pd.Series(folded[codes] if len(uniques) else [], index=values.index, dtype=object)
+
+
+__all__ = ["ANGLO", "IDENTITY", "RequestBuilder"]
