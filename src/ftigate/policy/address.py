@@ -157,7 +157,7 @@ def address_findings(request: Request, po_box_allowed: bool) -> list[Finding]:
     if zip_code:
         zip_ok = valid_zip(zip_code)
         if not zip_ok:
-            flag("zip", f"ZIP {_show(zip_code)} is not a 5- or 9-digit ZIP code")
+            flag("zip", f"ZIP {_show(zip_code)} is not a ZIP code that can exist (5 or 9 digits)")
 
     reading: StreetReading | None = None
     if not street:
