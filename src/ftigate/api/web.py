@@ -47,3 +47,9 @@ def review_page(request: Request, batch_id: str) -> HTMLResponse:
 def static(name: Literal["review.js", "review.css"]) -> Response:
     data = resources.files("ftigate.api").joinpath("web", name).read_bytes()
     return Response(data, media_type=STATIC_TYPES[name], headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """No icon (browsers ask anyway; a 404 would be an audited failure for nothing)."""
+    return Response(status_code=204)

@@ -138,6 +138,11 @@
     return [a.street, a.unit, a.city, a.state, a.zip].filter(Boolean).join(", ");
   }
 
+  // Accents and case are not differences an officer needs flagged (María = MARIA).
+  function plain(text) {
+    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toUpperCase();
+  }
+
   function row(tbody, label, left, right) {
     const tr = document.createElement("tr");
     const th = document.createElement("th");
@@ -147,7 +152,7 @@
     l.textContent = left || "";
     const r = document.createElement("td");
     r.textContent = right || "";
-    if ((left || "").toUpperCase() !== (right || "").toUpperCase() && left && right) {
+    if (left && right && plain(left) !== plain(right)) {
       tr.className = "differs";
     }
     tr.append(th, l, r);
