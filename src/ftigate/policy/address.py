@@ -73,7 +73,8 @@ _STATES = {
     "PW": "palau", "AA": "armed forces americas", "AE": "armed forces europe",
     "AP": "armed forces pacific",
 }  # fmt: skip
-_STATE_NAMES = {re.sub(r"[^a-z]", "", name): code for code, name in _STATES.items()}
+_NOT_LETTER = re.compile(r"[^a-z]")
+_STATE_NAMES = {_NOT_LETTER.sub("", name): code for code, name in _STATES.items()}
 _STATE_NAMES["usvirginislands"] = "VI"
 _STATE_NAMES["washingtondc"] = "DC"
 
@@ -195,7 +196,7 @@ def state_code(text: str) -> str | None:
     >>> [state_code(s) for s in ("tx", "New York", "D.C.", "XX")]
     ['TX', 'NY', 'DC', None]
     """
-    compact = re.sub(r"[^a-z]", "", fold(text))
+    compact = _NOT_LETTER.sub("", fold(text))
     if compact.upper() in _STATES:
         return compact.upper()
     return _STATE_NAMES.get(compact)

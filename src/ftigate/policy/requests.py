@@ -111,6 +111,7 @@ _NOT_A_PERSON = word_set(
     "automated batch all various multiple any officer officers agent agents staff"
 )
 _NAME_CHARS = re.compile(r"^[^\W\d_]+(?:[\s'’.,-]+[^\W\d_]+)*[.]?$")
+_PERIOD_SEPARATORS = re.compile(r"[;,\s]+")
 _RANGE = re.compile(r"(\d{4})\s*(?:-|–|—|\.\.|to|thru|through)\s*(\d{4})")
 _PERIOD = re.compile(r"^(?:ty|cy|fy)?(\d{4})(?:-?q([1-4])|-?(\d{2}))?$")
 _DOB_FORMATS = (
@@ -269,7 +270,7 @@ def tax_period_problems(text: str, as_of: date | None = None) -> list[str]:
     last = as_of.year if as_of else 9999
     problems: list[str] = []
     spans = _RANGE.sub(r"\1..\2", text.casefold())
-    for token in (t for t in re.split(r"[;,\s]+", spans) if t):
+    for token in (t for t in _PERIOD_SEPARATORS.split(spans) if t):
         if ".." in token:
             start, end = (int(y) for y in token.split(".."))
             years = [start, end]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 
 def word_set(text: str) -> frozenset[str]:
@@ -88,11 +89,14 @@ def fold(text: str) -> str:
     >>> fold("JOSÉ Ñúñez")
     'jose nunez'
     """
+    if text.isascii():
+        return text.casefold()  # the common case; NFKD leaves ASCII as it is
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return bare.casefold()
 
 
+@lru_cache(maxsize=1 << 16)
 def words(text: str) -> tuple[str, ...]:
     """The folded words of ``text``; "N/A" is ``notapplicable``, "Don't" is ``dont``.
 
@@ -108,6 +112,7 @@ def is_filler(word: str) -> bool:
     return bool(_REPEATED_LETTER.match(word)) or (word.isdigit() and set(word) == {"0"})
 
 
+@lru_cache(maxsize=1 << 16)
 def is_placeholder(text: str, null_words: frozenset[str] = NULL_WORDS) -> bool:
     """True when a non-blank ``text`` stands for "no value" rather than being one.
 
@@ -138,6 +143,7 @@ def placeholder_word(text: str) -> str | None:
     return next((w for w in words(text) if w in STRONG_NULL_WORDS), None)
 
 
+@lru_cache(maxsize=1 << 14)
 def content_words(text: str, ignore: frozenset[str] = frozenset()) -> tuple[str, ...]:
     """Alphabetic words that carry content: not null, neutral, filler or in ``ignore``."""
     return tuple(
@@ -152,6 +158,10 @@ def content_words(text: str, ignore: frozenset[str] = frozenset()) -> tuple[str,
 
 
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+# Unicode category Cc is exactly U+0000-001F and U+007F-009F; tab, LF and CR are allowed.
+_BAD_CHARACTER = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\ufffd]"
+)
 
 
 def bad_characters(text: str) -> str | None:
@@ -166,13 +176,12 @@ def bad_characters(text: str) -> str | None:
     >>> bad_characters("Main St") is None
     True
     """
-    for ch in text:
-        if ch in "\t\n\r":
-            continue
-        if unicodedata.category(ch) == "Cc":
-            return f"control character U+{ord(ch):04X}"
-        if ch in _BIDI_CONTROLS:
-            return f"bidirectional control character U+{ord(ch):04X}"
-        if ch == "\ufffd":
-            return "replacement character U+FFFD (the file was re-encoded badly)"
-    return None
+    found = _BAD_CHARACTER.search(text)
+    if found is None:
+        return None
+    ch = found.group()
+    if ch in _BIDI_CONTROLS:
+        return f"bidirectional control character U+{ord(ch):04X}"
+    if ch == "\ufffd":
+        return "replacement character U+FFFD (the file was re-encoded badly)"
+    return f"control character U+{ord(ch):04X}"
