@@ -216,3 +216,8 @@ def test_errors_render_in_the_one_json_shape() -> None:
     assert body["details"] == [
         {"file": "a.yaml", "line": 13, "field": "version", "message": "must be at least 1, not -1"}
     ]
+
+
+def test_recursive_yaml_aliases_do_not_hang() -> None:
+    found = problems("id: &x [*x]\n")
+    assert ("id", 1) in [(p[0], p[1]) for p in found]

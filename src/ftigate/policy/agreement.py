@@ -143,23 +143,33 @@ def _load_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
     return value, lines
 
 
-def _walk(node: yaml.Node, path: str, lines: dict[str, int]) -> Iterator[tuple[str, int]]:
-    """Record the line of every key path; yield (path, line) of duplicate keys."""
+def _walk(
+    node: yaml.Node, path: str, lines: dict[str, int], seen_nodes: set[int] | None = None
+) -> Iterator[tuple[str, int]]:
+    """Record the line of every key path; yield (path, line) of duplicate keys.
+
+    A node reached twice through YAML aliases is walked once, so a recursive or "billion
+    laughs" alias cannot make this loop or explode.
+    """
+    seen_nodes = set() if seen_nodes is None else seen_nodes
+    if id(node) in seen_nodes:
+        return
+    seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
+        keys: set[str] = set()
         for key, child in node.value:
             name = str(key.value)
             sub = f"{path}.{name}" if path else name
-            if name in seen:
+            if name in keys:
                 yield sub, key.start_mark.line + 1
-            seen.add(name)
+            keys.add(name)
             lines.setdefault(sub, key.start_mark.line + 1)
-            yield from _walk(child, sub, lines)
+            yield from _walk(child, sub, lines, seen_nodes)
     elif isinstance(node, yaml.SequenceNode):
         for i, child in enumerate(node.value):
             sub = f"{path}[{i}]"
             lines.setdefault(sub, child.start_mark.line + 1)
-            yield from _walk(child, sub, lines)
+            yield from _walk(child, sub, lines, seen_nodes)
 
 
 # --- the checker: typed reads that collect problems instead of raising ----------------------
