@@ -15,7 +15,10 @@ disclosures unlawful. Here an address is judged by its structure, not by a list 
   - the delivery line, parsed with ``usaddress``, has no house number *and* street name
     ("Main St", "123", a bare ZIP, an intersection, "Harris County Jail", "General Delivery"),
     unless it is a recognised rural form: a rural route or highway contract route *with a box*
-    ("RR 2 Box 152", "HC 1 Box 20"), or a Spanish street form with a number ("Calle Luna 45");
+    ("RR 2 Box 152", "HC 1 Box 20"), or a Spanish street form with a number ("Calle Luna 45").
+    A line the statistical parser misreads but that plainly opens with a house number and goes
+    on to a name is a street too ("1 Via Mesa Verde", "1 8th Ctt"), unless that name is only a
+    unit or a facility ("5 Apt", "12 Detention Center");
   - it is a PO box (or a military PSC/CMR box) and the agreement does not allow PO boxes;
   - there is no locality: neither city and state nor a ZIP, in the fields or the street line.
 
