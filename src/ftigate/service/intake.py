@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ftigate.policy.batch import build_manifest, check_batch, parse_manifest, sign_manifest
+from ftigate.policy.batch import (
+    build_manifest,
+    check_batch,
+    decode_signature,
+    parse_manifest,
+    sign_manifest,
+)
 from ftigate.store.batch_files import read_requests_bytes
 from sqlalchemy.engine import Connection
 
@@ -113,16 +119,6 @@ def submit_batch(gw: Gateway, directory: Path, principal: Principal) -> SubmitRe
     )
 
 
-def _decode_signature(signature: bytes) -> bytes:
-    """manifest.sig holds base64 (one line) or the raw 64 bytes."""
-    if len(signature) == 64:
-        return signature
-    try:
-        return base64.b64decode(signature.strip(), validate=True)
-    except ValueError:
-        return b""  # not a signature at all: SIGNATURE_INVALID, decided by the policy check
-
-
 def submit_batch_bytes(
     gw: Gateway,
     *,
@@ -136,7 +132,7 @@ def submit_batch_bytes(
     """Check and store a batch given as bytes (the API's entry point; the CLI reads files)."""
     parsed = parse_manifest(manifest, "manifest.json")
     rows, problems = read_requests_bytes(requests, requests_name)
-    sig = _decode_signature(signature)
+    sig = decode_signature(signature) or b""  # unreadable: SIGNATURE_INVALID
     when = received_at or datetime.now(UTC)
 
     def run(conn: Connection) -> SubmitResult:
@@ -173,8 +169,8 @@ def submit_batch_bytes(
         )
         if batch_findings:
             return _refuse_batch(gw, conn, common, agreement, rows, batch_findings)
-        row_findings = validate_requests(rows, agreement) if agreement else {}
-        merged = _merge_parse_problems(rows, row_findings, problems)
+        assert agreement is not None  # no batch finding means the agreement is known
+        merged = validate_requests(rows, agreement, as_of=when.date(), read_problems=problems)
         repo.insert_batch(conn, status=repo.BATCH_RECEIVED, **common)
         repo.insert_requests(conn, parsed.batch_id, rows, merged)
         codes = Counter(str(fs[0].code) for fs in merged.values() if fs)
@@ -183,23 +179,6 @@ def submit_batch_bytes(
         )
 
     return gw.audited(principal, "BATCH_SUBMIT", f"batch:{parsed.batch_id}", run)
-
-
-def _merge_parse_problems(
-    rows: list[Request], findings: dict[int, tuple[Finding, ...]], problems: list[Finding]
-) -> dict[int, tuple[Finding, ...]]:
-    """Row-level parse problems (MALFORMED_ROW) join the policy findings of their line."""
-    merged = {r.line: tuple(findings.get(r.line, ())) for r in rows}
-    for p in problems:
-        line = _line_of(p)
-        if line in merged and p not in merged[line]:
-            merged[line] = (p, *merged[line])
-    return merged
-
-
-def _line_of(problem: Finding) -> int | None:
-    field = problem.field or ""
-    return int(field.split(":", 1)[1]) if field.startswith("line:") else None
 
 
 def _refuse_batch(

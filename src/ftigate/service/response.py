@@ -70,6 +70,9 @@ def build_response(conn: Connection, batch_id: str) -> tuple[list[ResponseRow], 
     rows: list[ResponseRow] = []
     proofs = []
     size = int(release["checkpoint_size"])
+    all_proofs = ledger_log.inclusion_proofs(
+        conn, [d.leaf_index for d in stored if d.leaf_index is not None], size
+    )
     for d in stored:
         assert d.final_outcome is not None and d.leaf_index is not None
         address = None
@@ -84,7 +87,7 @@ def build_response(conn: Connection, batch_id: str) -> tuple[list[ResponseRow], 
                 d.decision.request_id, d.final_outcome, d.decision.refusal_codes, address, allowed
             )
         )
-        proof = ledger_log.inclusion_proof(conn, d.leaf_index, size)
+        proof = all_proofs[d.leaf_index]
         proofs.append(
             {
                 "request_id": d.decision.request_id,
