@@ -19,6 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.engine import Connection
+
+from ftigate.errors import Forbidden, InputError, NotFound, RefusalCode
+from ftigate.keys import load_private_key
+from ftigate.ledger import log as ledger_log
+from ftigate.model import Agreement, Decision, Finding, Manifest, Outcome, Request
 from ftigate.policy.batch import (
     build_manifest,
     check_batch,
@@ -26,18 +32,12 @@ from ftigate.policy.batch import (
     parse_manifest,
     sign_manifest,
 )
-from ftigate.store.batch_files import read_requests_bytes
-from sqlalchemy.engine import Connection
-
-from ftigate.errors import Forbidden, InputError, NotFound, RefusalCode
-from ftigate.keys import load_private_key
-from ftigate.ledger import log as ledger_log
-from ftigate.model import Agreement, Decision, Finding, Manifest, Outcome, Request
 from ftigate.policy.requests import validate_requests
 from ftigate.service.admin import effective_agreement
 from ftigate.service.context import SOFTWARE_VERSION, Gateway, Principal
 from ftigate.service.records import decision_records
 from ftigate.store import repo
+from ftigate.store.batch_files import read_requests_bytes
 
 REQUEST_FILE_NAMES = ("requests.csv", "requests.parquet", "requests.jsonl")
 GATEWAY_PRINCIPAL = "gateway"
