@@ -352,6 +352,9 @@ def test_a_refused_batch_is_a_422_with_its_refusal_code(site: Site, tmp_path: Pa
         assert err["refusal_code"] == "SIGNATURE_INVALID" and "API-BADSIG" in err["message"]
         stored = ice.get("/v1/batches/API-BADSIG").json()
     assert stored["status"] == "REFUSED" and stored["refusal_code"] == "SIGNATURE_INVALID"
+    with site.client("ice") as ice:
+        answer = ice.get("/v1/batches/API-BADSIG/response/response.csv").text
+    assert answer.count("SIGNATURE_INVALID") == 2  # every row answered with the batch's code
 
 
 # --- the one error shape --------------------------------------------------------------------
@@ -390,6 +393,23 @@ def test_every_error_has_the_one_shape(site: Site) -> None:
         "405 METHOD_NOT_ALLOWED",
         "422 REQUEST_INVALID",
     }
+
+
+def test_an_unexpected_failure_is_a_500_in_the_shape_without_its_message(
+    site: Site, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ftigate.service import views
+
+    def boom(*_args: object) -> None:
+        raise RuntimeError("KeyError for taxpayer 123-45-6789 at 400 N Main St")
+
+    monkeypatch.setattr(views, "batch_status", boom)
+    caplog.set_level(logging.DEBUG)
+    with site.client("audra") as auditor:
+        err = assert_error_shape(auditor.get("/v1/batches/ANY"), 500, "INTERNAL")
+    assert "123-45-6789" not in err["message"] and "123-45-6789" not in caplog.text
+    assert "RuntimeError" in caplog.text
+    assert site.audit(principal="audra", event_type="API_REQUEST", detail="500 INTERNAL")
 
 
 def test_openapi_documents_the_error_shape(site: Site) -> None:
@@ -435,8 +455,15 @@ def test_admin_loads_suspends_and_resumes_agreements(site: Site) -> None:
             content=SAMPLE.read_bytes(),
             headers={"content-type": "application/yaml"},
         )
-        assert r.status_code == 201 and r.json()["stored"] is False
+        assert r.status_code == 200 and r.json()["stored"] is False
         assert r.json()["requesting_agency"] == ICE
+        new_text = SAMPLE.read_text(encoding="utf-8").replace("id: irs-ice-2025", "id: irs-api-1")
+        r = root.post(
+            "/v1/agreements",
+            content=new_text.encode(),
+            headers={"content-type": "application/yaml"},
+        )
+        assert r.status_code == 201 and r.json()["stored"] is True and r.json()["id"] == "irs-api-1"
         bad = root.post(
             "/v1/agreements",
             content=b"id: x\nversion: one\n",

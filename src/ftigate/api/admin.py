@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ftigate.api.deps import Caller, Gw, allow
@@ -80,7 +80,9 @@ def me(gw: Gw, principal: Caller) -> Me:
         }
     },
 )
-async def load_agreement(request: Request, gw: Gw, principal: AgreementAdmin) -> AgreementOut:
+async def load_agreement(
+    request: Request, response: Response, gw: Gw, principal: AgreementAdmin
+) -> AgreementOut:
     """Admin only. The body is the agreement's YAML; every problem is named by key path and
     line. Loading the same version again is harmless (``stored: false``)."""
     body = await request.body()
@@ -91,6 +93,8 @@ async def load_agreement(request: Request, gw: Gw, principal: AgreementAdmin) ->
     except UnicodeDecodeError as e:
         raise InputError("the agreement is not UTF-8", line=body[: e.start].count(b"\n") + 1) from e
     agreement, stored = await run_in_threadpool(views.load_agreement_text, gw, text, principal)
+    if not stored:
+        response.status_code = 200  # this exact version was already on file
     return _agreement_out(agreement, stored)
 
 
