@@ -9,7 +9,7 @@ is on a list.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ftigate.errors import RefusalCode
@@ -315,6 +315,7 @@ def test_zip_codes(text: str, ok: bool) -> None:
     assert valid_zip(text) is ok
 
 
+@settings(deadline=None)
 @given(st.text(alphabet="?-._/ \t", max_size=12), st.sampled_from(["", "Austin"]))
 def test_punctuation_is_never_an_address(street: str, city: str) -> None:
     found = codes(street=street, city=city, state="", zip="")
@@ -322,6 +323,7 @@ def test_punctuation_is_never_an_address(street: str, city: str) -> None:
     assert all(code in ("ADDRESS_NOT_SPECIFIC", "MISSING_ADDRESS") for code, _ in found)
 
 
+@settings(deadline=None)
 @given(
     st.integers(min_value=1, max_value=99999),
     st.sampled_from(["Oak", "Maple", "Cedar"]),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ftigate.policy.statutes import parse_citation
@@ -171,6 +171,7 @@ def test_bad_characters(text: str, bad: bool) -> None:
     assert (bad_characters(text) is not None) is bad
 
 
+@settings(deadline=None)
 @given(st.text(alphabet=st.characters(whitelist_categories=("P", "Zs")), min_size=1))
 def test_punctuation_alone_is_always_a_placeholder(text: str) -> None:
     if text.strip():
