@@ -119,7 +119,14 @@ _GENDERED = (
 )
 LEVEL_GENDERED = "other gendered form"
 
-_SWAP = '("first_l" = "last_r" AND "last_l" = "first_r")'
+# Given and family name written in each other's place (common with Vietnamese and Chinese
+# names), allowing a typo on either side and a compound surname on either side.
+_SWAP = (
+    '((jaro_winkler_similarity("first_l", "last_r") >= 0.9 '
+    'OR list_contains("last_parts_r", "first_l")) '
+    'AND (jaro_winkler_similarity("last_l", "first_r") >= 0.9 '
+    'OR list_contains("last_parts_l", "first_r")))'
+)
 
 
 def first_name_comparison() -> ComparisonCreator:
