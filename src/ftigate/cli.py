@@ -69,7 +69,7 @@ STATE = State()
 def exit_code_for(error: errors.FtigateError) -> int:
     for cls in type(error).__mro__:
         if cls in EXIT_CODES:
-            return EXIT_CODES[cls]  # type: ignore[index]
+            return EXIT_CODES[cls]
     return 1
 
 

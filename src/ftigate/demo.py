@@ -169,7 +169,8 @@ def demo_officer_choices(gw: Gateway, batch_id: str) -> tuple[list[str], list[st
 
     with gw.reading() as conn:
         stored = repo.load_decisions(conn, batch_id)
-    approve, withhold = [], []
+    approve: list[str] = []
+    withhold: list[str] = []
     for s in stored:
         d = s.decision
         if d.outcome is not Outcome.REVIEW:

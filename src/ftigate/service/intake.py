@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -155,7 +156,7 @@ def submit_batch_bytes(
             agreement=agreement,
             received_at=when,
         )
-        common = dict(
+        common: dict[str, Any] = dict(
             id=parsed.batch_id,
             requester=agreement.requesting_agency if agreement else "unknown",
             agreement_id=agreement.id if agreement else parsed.agreement_id,
@@ -184,7 +185,7 @@ def submit_batch_bytes(
 def _refuse_batch(
     gw: Gateway,
     conn: Connection,
-    common: dict[str, object],
+    common: dict[str, Any],
     agreement: Agreement | None,
     rows: list[Request],
     findings: list[Finding],

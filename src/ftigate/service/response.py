@@ -73,6 +73,9 @@ def build_response(conn: Connection, batch_id: str) -> tuple[list[ResponseRow], 
     all_proofs = ledger_log.inclusion_proofs(
         conn, [d.leaf_index for d in stored if d.leaf_index is not None], size
     )
+    leaf_hashes = ledger_log.leaf_hashes(
+        conn, [d.leaf_index for d in stored if d.leaf_index is not None]
+    )
     for d in stored:
         assert d.final_outcome is not None and d.leaf_index is not None
         address = None
@@ -93,6 +96,7 @@ def build_response(conn: Connection, batch_id: str) -> tuple[list[ResponseRow], 
                 "request_id": d.decision.request_id,
                 "line": d.line,
                 "leaf_index": d.leaf_index,
+                "leaf_hash": base64.b64encode(leaf_hashes[d.leaf_index]).decode(),
                 "inclusion_proof": [base64.b64encode(h).decode() for h in proof],
             }
         )

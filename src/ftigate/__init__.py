@@ -1,0 +1,1 @@
+"""ftigate: lawful, minimal and accountable disclosure of Federal Tax Information."""
