@@ -16,7 +16,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from ftigate.ledger import merkle
 from ftigate.model import REQUEST_FIELDS
+from ftigate.service import Principal
 from ftigate.service.intake import sign_batch
+from ftigate.service.response import write_response
 from ftigate.store.db import Database
 
 from .conftest import (
@@ -222,7 +224,9 @@ def test_officer_cannot_release_a_batch_they_reviewed(site: Site) -> None:
     )
 
 
-def test_requester_gets_the_signed_minimal_response_after_release(site: Site) -> None:
+def test_requester_gets_the_signed_minimal_response_after_release(
+    site: Site, tmp_path: Path
+) -> None:
     ours = site.make_batch()
     with site.client("ice") as ice:
         assert_error_shape(ice.get(f"/v1/batches/{ours}/response"), 409, "CONFLICT")
@@ -241,6 +245,13 @@ def test_requester_gets_the_signed_minimal_response_after_release(site: Site) ->
     pub = load_pem_public_key(site.gw.settings.gateway_key_path.with_suffix(".pub").read_bytes())
     pub.verify(base64.b64decode(sig), body["response_manifest_json"].encode())  # type: ignore[union-attr]
     assert status["response_counts"] == {"DISCLOSED": 2, "NOT_DISCLOSED": 2, "REFUSED": 1}
+    # Byte for byte what `ftigate batch response` writes (the API must not drift from it).
+    files = write_response(site.gw, ours, tmp_path, Principal.local("officer"))
+    assert [f.read_bytes() for f in files] == [
+        body["response_csv"].encode(),
+        body["response_manifest_json"].encode(),
+        sig,
+    ]
 
 
 # --- intake -----------------------------------------------------------------------------------
