@@ -290,6 +290,63 @@ def _phase(phase: str, work: Path) -> dict[str, float]:
     return {"seconds": round(time.perf_counter() - t, 1), "peak_rss_mib": rss}
 
 
+def _blocking_analysis(work: Path, settings: object) -> None:
+    """Size each blocking rule with splink.blocking_analysis (requests x register, exact)."""
+    from splink import DuckDBAPI
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    from ftigate.linkage import duckdb_backend
+    from ftigate.linkage.features import LIST_COLUMNS, request_row
+    from ftigate.linkage.settings import PREPARED_COLUMNS, blocking_rules
+    from ftigate.model import Request
+
+    with (work / "requests.csv").open() as fh:
+        reqs = [
+            Request(line=i + 2, **{k: v for k, v in row.items() if k in Request.__slots__})
+            for i, row in enumerate(csv.DictReader(fh))
+        ]
+    rows = [request_row(r) for r in reqs]
+    table = pa.table(
+        {
+            c: pa.array(
+                [r[c] for r in rows], pa.list_(pa.string()) if c in LIST_COLUMNS else pa.string()
+            )
+            for c in PREPARED_COLUMNS
+        }
+    )
+    con = duckdb_backend.connect(settings)  # type: ignore[arg-type]
+    con.register("req_arrow", table)
+    con.execute(
+        "CREATE TABLE req AS SELECT *, 'requests' AS source_dataset FROM req_arrow"
+    ).fetchall()
+    prepared = work / "snapshot" / "linkage" / "taxpayers.parquet"
+    con.execute(
+        f"CREATE TABLE reg AS SELECT *, 'register' AS source_dataset "
+        f"FROM read_parquet('{prepared}')"
+    ).fetchall()
+    db_api = DuckDBAPI(connection=con)
+    sdfs = [db_api.register("req"), db_api.register("reg")]
+    rules = blocking_rules()
+    records = count_comparisons_from_blocking_rules(
+        sdfs,
+        blocking_rules=[r.creator for r in rules],
+        link_type="link_only",
+        source_dataset_column_name="source_dataset",
+        record_sample_proportion=1.0,
+    )
+    out = []
+    for rule, rec in zip(rules, records, strict=True):
+        out.append(
+            {
+                "rule": rule.name,
+                "keeps": rule.keeps,
+                "marginal_pairs": rec["marginal_comparison_count"],
+                "cumulative_pairs": rec["cumulative_comparison_count"],
+            }
+        )
+    (work / "blocking.json").write_text(json.dumps({"requests": len(reqs), "rules": out}))
+
+
 def run_phase(phase: str, work: Path) -> None:
     from ftigate.config import Settings
     from ftigate.linkage import duckdb_backend
@@ -302,6 +359,8 @@ def run_phase(phase: str, work: Path) -> None:
         duckdb_backend.prepare_register(snap, settings)
     elif phase == "train":
         duckdb_backend.train(snap, settings)
+    elif phase == "blocking":
+        _blocking_analysis(work, settings)
     elif phase == "match":
         with (work / "requests.csv").open() as fh:
             reqs = [
@@ -351,7 +410,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=2025)
     ap.add_argument("--work", type=Path, default=None)
     ap.add_argument("--own", action="store_true", help="use this file's generator, not synth")
-    ap.add_argument("--phase", choices=["prepare", "train", "match"], default=None)
+    ap.add_argument("--phase", choices=["prepare", "train", "blocking", "match"], default=None)
     args = ap.parse_args()
     if args.phase:
         run_phase(args.phase, args.work)
@@ -380,8 +439,9 @@ def main() -> None:
         "requests": args.requests,
         "generate_seconds": round(gen_s, 1),
     }
-    for phase in ("prepare", "train", "match"):
+    for phase in ("prepare", "train", "blocking", "match"):
         report[phase] = _phase(phase, work)
+    report["blocking_rules"] = json.loads((work / "blocking.json").read_text())
     report["accuracy"] = json.loads((work / "match.json").read_text())
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"linkage_accuracy_{args.taxpayers}.json"
