@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ftigate.synth.people import FATHER, SON, TWIN_A, TWIN_B, People, format_days
+from ftigate.synth.people import FATHER, SON, TWIN_A, People, format_days
 from ftigate.synth.pools import ORIGINS, Pools
 
 N_ADDRESSES_P = np.array([0.28, 0.27, 0.21, 0.14, 0.10])  # 1..5 addresses
@@ -85,7 +85,15 @@ class Addresses:
 
 
 LOCATION_FIELDS = (
-    "city", "zip", "number", "predir", "prefix", "street", "stype", "unit_kind", "unit_num",
+    "city",
+    "zip",
+    "number",
+    "predir",
+    "prefix",
+    "street",
+    "stype",
+    "unit_kind",
+    "unit_num",
     "unit_letter",
 )
 """What makes two addresses the same place (dates and source excluded)."""
@@ -120,7 +128,7 @@ def draw_addresses(
     rows = len(person)
     k = (np.arange(rows) - start[person]).astype(np.int8)
 
-    birth_year = (people.dob.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970)
+    birth_year = people.dob.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970
     last_year = np.maximum(rng.choice(LAST_YEARS, size=n, p=LAST_YEAR_P), birth_year + 18)
     gap = rng.choice(6, size=rows, p=GAP_P) + 1
     gap[k == 0] = 0
@@ -161,8 +169,12 @@ def draw_addresses(
     day = cols.pop("day")
     jan1 = (year - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
     out = Addresses(
-        person=person, k=k, start=start, valid_from=(jan1 + day).astype(np.int32),
-        year=year.astype(np.int16), **cols,
+        person=person,
+        k=k,
+        start=start,
+        valid_from=(jan1 + day).astype(np.int32),
+        year=year.astype(np.int16),
+        **cols,
     )
     # A son lives at his father's last address.
     sons = np.nonzero(people.role == SON)[0]
@@ -231,9 +243,9 @@ def _draw_streets(
     prefixed = spanish & (rng.random(rows) < 0.7)
     prefix = np.where(prefixed, rng.choice(5, size=rows, p=PREFIX_P) + 1, 0).astype(np.int8)
     stype = np.where(prefixed, 0, rng.choice(12, size=rows, p=TYPE_P) + 1).astype(np.int8)
-    predir = np.where(
-        ~spanish & (rng.random(rows) < 0.2), rng.integers(1, 5, rows), 0
-    ).astype(np.int8)
+    predir = np.where(~spanish & (rng.random(rows) < 0.2), rng.integers(1, 5, rows), 0).astype(
+        np.int8
+    )
     dense = np.minimum(pools.city_population[city] / 2000.0, 1.0)
     has_unit = rng.random(rows) < 0.12 + 0.28 * dense + 0.1 * itin
     unit_kind = np.where(has_unit, rng.choice(6, size=rows, p=UNIT_KIND_P) + 1, 0).astype(np.int8)
@@ -248,8 +260,14 @@ def _draw_streets(
         np.int32
     )
     return {
-        "zip": zip_.astype(np.int32), "number": number, "predir": predir, "prefix": prefix,
-        "street": street, "stype": stype, "unit_kind": unit_kind, "unit_num": unit_num,
+        "zip": zip_.astype(np.int32),
+        "number": number,
+        "predir": predir,
+        "prefix": prefix,
+        "street": street,
+        "stype": stype,
+        "unit_kind": unit_kind,
+        "unit_num": unit_num,
         "unit_letter": unit_letter,
     }
 
@@ -261,6 +279,7 @@ def street_names(pools: Pools, a: Addresses) -> pa.Array:
 
 def address_columns(pools: Pools, a: Addresses) -> dict[str, pa.Array]:
     """street, unit, city, state, zip, valid_from and source strings."""
+
     def lookup(table: tuple[str, ...], idx: np.ndarray) -> pa.Array:
         # "" entries become nulls, which the joins below skip
         arr = pa.array([t or None for t in table], type=pa.string())
@@ -268,8 +287,12 @@ def address_columns(pools: Pools, a: Addresses) -> dict[str, pa.Array]:
 
     number = pc.cast(pa.array(a.number), pa.string())
     street = pc.binary_join_element_wise(
-        number, lookup(PREFIXES, a.prefix), lookup(DIRECTIONS, a.predir),
-        pools.arrow("streets").take(pa.array(a.street)), lookup(TYPES, a.stype), " ",
+        number,
+        lookup(PREFIXES, a.prefix),
+        lookup(DIRECTIONS, a.predir),
+        pools.arrow("streets").take(pa.array(a.street)),
+        lookup(TYPES, a.stype),
+        " ",
         null_handling="skip",
     )
     num = pc.cast(pa.array(a.unit_num, mask=a.unit_num == 0), pa.string())

@@ -12,6 +12,7 @@ batch; the one overloaded officer is the exception, on purpose.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -26,12 +27,33 @@ from ftigate.synth.register import Register
 from ftigate.synth.requests import IDENTITY, RequestBuilder
 
 REQUEST_COLUMNS = (
-    "request_id", "first_name", "middle_name", "last_name", "dob", "street", "unit", "city",
-    "state", "zip", "tax_periods", "statute", "reason", "case_number", "officer_id",
-    "requested_fields", "tin",
+    "request_id",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "dob",
+    "street",
+    "unit",
+    "city",
+    "state",
+    "zip",
+    "tax_periods",
+    "statute",
+    "reason",
+    "case_number",
+    "officer_id",
+    "requested_fields",
+    "tin",
 )
 TRUTH_COLUMNS = (
-    "request_id", "tin", "case", "origin", "expected", "refusal_code", "tin_supplied", "line",
+    "request_id",
+    "tin",
+    "case",
+    "origin",
+    "expected",
+    "refusal_code",
+    "tin_supplied",
+    "line",
 )
 
 ALLOWED_STATUTES = ("8 U.S.C. 1253(a)(1)", "8 U.S.C. 1326", "8 U.S.C. 1324")
@@ -74,12 +96,36 @@ OTHER_REASON = (
 )
 DISCLOSABLE_FIELD = "last_known_address"
 FORBIDDEN_FIELDS = (
-    "last_known_address;phone", "last_known_address;email", "phone;email",
+    "last_known_address;phone",
+    "last_known_address;email",
+    "phone;email",
     "last_known_address;phone;email",
 )
 OFFICES = (
-    "ATL", "BAL", "BOS", "BUF", "CHI", "DAL", "DEN", "DET", "ELP", "HOU", "LOS", "MIA", "NEW",
-    "NOL", "NYC", "PHI", "PHO", "SEA", "SFR", "SLC", "SNA", "SND", "SPM", "WAS",
+    "ATL",
+    "BAL",
+    "BOS",
+    "BUF",
+    "CHI",
+    "DAL",
+    "DEN",
+    "DET",
+    "ELP",
+    "HOU",
+    "LOS",
+    "MIA",
+    "NEW",
+    "NOL",
+    "NYC",
+    "PHI",
+    "PHO",
+    "SEA",
+    "SFR",
+    "SLC",
+    "SNA",
+    "SND",
+    "SPM",
+    "WAS",
 )
 OFFICER_QUOTA = 150
 """Most rows a normal officer is named on: well under the sample agreement's 200."""
@@ -111,9 +157,13 @@ def build_batch(
     df = df.iloc[rng.permutation(m)].reset_index(drop=True)
     df, resubmitted = _duplicates(df, rng)
     _officers(df, rng)
-    keep = [c for c in df.columns if c not in ("case", "request_id")]
-    for first, second in resubmitted:  # the same request sent again, officers and all
-        df.loc[second, keep] = df.loc[first, keep].to_numpy()
+    if resubmitted:  # the same request sent again, officers and all
+        first, second = (np.array(x) for x in zip(*resubmitted, strict=True))
+        for c in df.columns:
+            if c not in ("case", "request_id"):
+                values = df[c].to_numpy(copy=True)
+                values[second] = values[first]
+                df[c] = values
     df["codes"] = [_codes(c, x) for c, x in zip(df["case"], df["extra_codes"], strict=True)]
     expected = [
         Expected.REFUSE if codes else CASE_BY_NAME[case].expected
@@ -145,7 +195,9 @@ def _admin(df: pd.DataFrame, rng: np.random.Generator) -> None:
     statute = np.array(ALLOWED_STATUTES, dtype=object)[rng.choice(3, size=m, p=STATUTE_P)]
     pick = rng.random(m)
     df["statute"] = statute
-    df["reason"] = [REASONS[s][int(u * len(REASONS[s]))] for s, u in zip(statute, pick, strict=True)]
+    df["reason"] = [
+        REASONS[s][int(u * len(REASONS[s]))] for s, u in zip(statute, pick, strict=True)
+    ]
     df["requested_fields"] = DISCLOSABLE_FIELD
     df["extra_codes"] = ""
 
@@ -166,7 +218,9 @@ def _admin(df: pd.DataFrame, rng: np.random.Generator) -> None:
     a, b = multi[::2], multi[1::2]
     df.loc[a, "statute"] = "26 U.S.C. 7201"
     df.loc[a, "reason"] = ""
-    df.loc[a, "extra_codes"] = f"{RefusalCode.STATUTE_NOT_IN_AGREEMENT};{RefusalCode.MISSING_REASON}"
+    df.loc[a, "extra_codes"] = (
+        f"{RefusalCode.STATUTE_NOT_IN_AGREEMENT};{RefusalCode.MISSING_REASON}"
+    )
     df.loc[b, "street"] = "Unknown Address"
     for c in ("unit", "city", "state", "zip"):
         df.loc[b, c] = ""
@@ -192,9 +246,12 @@ def _overlay_tins(df: pd.DataFrame, reg: Register, rng: np.random.Generator) -> 
     taken = np.sort(reg.people.tin)
     df.loc[with_tin, "tin"] = df.loc[with_tin, "truth_tin"]
     df.loc[with_tin, "tin_supplied"] = "right"
-    for i in with_tin[mistyped]:
-        df.at[i, "tin"] = tins.format_tin(_mistype(int(df.at[i, "truth_tin"].replace("-", "")), taken, rng))
-        df.at[i, "tin_supplied"] = "mistyped"
+    bad = with_tin[mistyped]
+    df.loc[bad, "tin"] = [
+        tins.format_tin(_mistype(int(t.replace("-", "")), taken, rng))
+        for t in df.loc[bad, "truth_tin"]
+    ]
+    df.loc[bad, "tin_supplied"] = "mistyped"
     got = unknown[rng.random(len(unknown)) < UNKNOWN_TIN]
     df.loc[got, "tin"] = [tins.format_tin(t) for t in _unused_tins(len(got), taken, rng)]
     df.loc[got, "tin_supplied"] = "unknown"
@@ -284,6 +341,7 @@ def _officers(df: pd.DataFrame, rng: np.random.Generator) -> None:
     df["case_number"] = [f"{p}-{y}-{s:07d}" for p, y, s in zip(prefix, year, serial, strict=True)]
 
 
+@functools.cache
 def _codes(case_name: str, extra: str) -> str:
     """Every refusal code of a row, first code first ("" when the row is lawful)."""
     codes = {str(c) for c in CASE_BY_NAME[case_name].refusal}

@@ -122,7 +122,11 @@ def generate(
 
     report("keys", stages["keys"])
     write_keys(out / "keys")
-    files += [out / "keys" / "requester.key", out / "keys" / "requester.pub", out / "keys" / "signer.json"]
+    files += [
+        out / "keys" / "requester.key",
+        out / "keys" / "requester.pub",
+        out / "keys" / "signer.json",
+    ]
     report("done", 1.0)
 
     truth = batch.truth if batch else None
@@ -154,8 +158,11 @@ def _check(taxpayers: int, requests: int, seed: int) -> None:
         problems.append(("requests", f"--requests must not be negative, not {requests}"))
     elif requests > taxpayers:
         problems.append(
-            ("requests", f"--requests ({requests}) must not exceed --taxpayers ({taxpayers}): "
-             "each request about a filer needs its own filer")
+            (
+                "requests",
+                f"--requests ({requests}) must not exceed --taxpayers ({taxpayers}): "
+                "each request about a filer needs its own filer",
+            )
         )
     if seed < 0:
         problems.append(("seed", f"--seed must not be negative, not {seed}"))

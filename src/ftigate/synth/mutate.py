@@ -5,8 +5,8 @@ result, which keeps the whole synthetic batch reproducible from its seed.
 
 Example:
     >>> import random
-    >>> surname_variant("García López", random.Random(1)) in {"López García", "García", "García-López"}
-    True
+    >>> surname_variant("García López", random.Random(1))
+    'López García'
     >>> fold("Nguyễn Thị Núñez")
     'Nguyen Thi Nunez'
 """

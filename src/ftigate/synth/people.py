@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from unidecode import unidecode
 
-from ftigate.synth.pools import ORIGINS, Pools
+from ftigate.synth.pools import ORIGINS, Pool, Pools
 
 HISPANIC, ANGLO, VIETNAMESE, CHINESE, ARABIC = range(5)
 FEMALE, MALE = 0, 1
@@ -124,13 +124,7 @@ def draw_people(
             me = m & english
             first[me] = pools.given_pools[("anglo", sx, "given")].draw(rng, int(me.sum()))
             mm = m & has_mid
-            if name == "vietnamese":
-                mid_pool = pools.given_pools[(name, sx, "middle")]
-            elif name == "arabic":  # the father's given name
-                mid_pool = pools.given_pools[(name, "M", "given")]
-            else:
-                mid_pool = own
-            middle[mm] = mid_pool.draw(rng, int(mm.sum()))
+            middle[mm] = _middle_pool(pools, name, sx).draw(rng, int(mm.sum()))
     middle[middle == first] = -1
     sur1 = np.zeros(n, dtype=np.int32)
     for o, name in enumerate(ORIGINS):
@@ -151,16 +145,25 @@ def draw_people(
     suffix[anglo_m & (u >= 0.038) & (u < 0.042)] = 4
     suffix[hisp & (sex == MALE) & (u < 0.01)] = JR
     return People(
-        origin=origin, sex=sex, first=first, middle=middle, sur1=sur1, sur2=sur2, hyphen=hyphen,
-        ascii=ascii_, suffix=suffix, dob=dob, itin=itin, tin=np.zeros(n, dtype=np.int64),
-        role=np.zeros(n, dtype=np.int8), partner=np.full(n, -1, dtype=np.int64),
+        origin=origin,
+        sex=sex,
+        first=first,
+        middle=middle,
+        sur1=sur1,
+        sur2=sur2,
+        hyphen=hyphen,
+        ascii=ascii_,
+        suffix=suffix,
+        dob=dob,
+        itin=itin,
+        tin=np.zeros(n, dtype=np.int64),
+        role=np.zeros(n, dtype=np.int8),
+        partner=np.full(n, -1, dtype=np.int64),
         crowd=np.full(n, -1, dtype=np.int32),
     )
 
 
-def plant_decoys(
-    pools: Pools, rng: np.random.Generator, people: People, plan: DecoyPlan
-) -> Crowds:
+def plant_decoys(pools: Pools, rng: np.random.Generator, people: People, plan: DecoyPlan) -> Crowds:
     """Turn randomly chosen plain people into twins, Sr/Jr pairs and crowds (in place)."""
     n = len(people)
     py = random.Random(int(rng.integers(2**62)))
@@ -178,7 +181,10 @@ def plant_decoys(
     people.suffix[a] = 0
     people.suffix[b] = 0
     _redraw_first(pools, rng, people, b, avoid=people.first[a])
-    _share_initial(pools, py, people, a[: plan.ambiguous_twin_pairs], b[: plan.ambiguous_twin_pairs])
+    _share_initial(
+        pools, py, people, a[: plan.ambiguous_twin_pairs], b[: plan.ambiguous_twin_pairs]
+    )
+    _redraw_middle(pools, rng, people, b)  # after _share_initial: the sex may change
     people.role[a], people.role[b] = TWIN_A, TWIN_B
     people.partner[a], people.partner[b] = b, a
 
@@ -191,6 +197,7 @@ def plant_decoys(
     people.sex[f] = MALE
     people.sex[s] = MALE
     _redraw_first(pools, rng, people, f, avoid=np.full(j, -1))
+    _redraw_middle(pools, rng, people, f)
     for name in ("first", "middle", "sur1", "sur2", "hyphen", "ascii"):
         arr = getattr(people, name)
         arr[s] = arr[f]
@@ -238,6 +245,25 @@ def plant_decoys(
     return Crowds(city=crowd_city)
 
 
+def _middle_pool(pools: Pools, origin: str, sex: str) -> Pool:
+    if origin == "vietnamese":  # Văn, Thị, Đức ...
+        return pools.given_pools[(origin, sex, "middle")]
+    if origin == "arabic":  # the father's given name
+        return pools.given_pools[(origin, "M", "given")]
+    return pools.given_pools[(origin, sex, "given")]
+
+
+def _redraw_middle(pools: Pools, rng: np.random.Generator, people: People, who: np.ndarray) -> None:
+    """New middle names for those of ``who`` who have one, fitting their (new) origin and sex."""
+    who = who[people.middle[who] >= 0]
+    for o, name in enumerate(ORIGINS):
+        for s, sx in enumerate(SEX):
+            idx = who[(people.origin[who] == o) & (people.sex[who] == s)]
+            people.middle[idx] = _middle_pool(pools, name, sx).draw(rng, len(idx))
+    clash = who[people.middle[who] == people.first[who]]
+    people.middle[clash] = -1
+
+
 def _head(index: np.ndarray, rng: np.random.Generator, k: int) -> int:
     """One of the ``k`` most common names of a pool."""
     return int(index[rng.integers(0, min(k, len(index)))])
@@ -275,7 +301,9 @@ def _share_initial(
         people.sex[j] = s
 
 
-def _initial_groups(pools: Pools, origin: str, sex: str) -> list[tuple[str, list[int], list[float]]]:
+def _initial_groups(
+    pools: Pools, origin: str, sex: str
+) -> list[tuple[str, list[int], list[float]]]:
     pool = pools.given_pools[(origin, sex, "given")]
     by: dict[str, tuple[list[int], list[float]]] = {}
     for i, p in zip(pool.index.tolist(), pool.p.tolist(), strict=True):

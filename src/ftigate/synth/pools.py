@@ -106,14 +106,14 @@ def zipf_weights(n: int, kind: str) -> np.ndarray:
     """
     q, s = _ZIPF[kind]
     w = 1.0 / (np.arange(1, n + 1, dtype=np.float64) + q) ** s
-    return w / w.sum()
+    return np.asarray(w / w.sum(), dtype=np.float64)
 
 
 def _weights(rows: list[dict[str, str]], kind: str, where: str) -> np.ndarray:
     given = [r["weight"].strip() for r in rows]
     if all(given):
         w = np.array([float(x) for x in given])
-        return w / w.sum()
+        return np.asarray(w / w.sum(), dtype=np.float64)
     if any(given):
         raise ValueError(f"{where}: give a weight to every row of a group or to none")
     return zipf_weights(len(rows), kind)
@@ -202,7 +202,9 @@ def load_pools() -> Pools:
         streets=_fold([r["name"] for r in street_rows]),
         street_spanish=np.array([r["style"] == "es" for r in street_rows], dtype=bool),
         street_p=zipf_weights(len(street_rows), "street"),
-        facilities=tuple((r["name"], r["city"], r["state"], r["zip"]) for r in _read("facilities.csv")),
+        facilities=tuple(
+            (r["name"], r["city"], r["state"], r["zip"]) for r in _read("facilities.csv")
+        ),
     )
 
 

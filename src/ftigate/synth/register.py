@@ -40,7 +40,7 @@ class Register:
 
     def last_address_rows(self, persons: np.ndarray) -> np.ndarray:
         """Row of each person's last known address."""
-        return self.addr.start[persons]
+        return np.asarray(self.addr.start[persons], dtype=np.int64)
 
     def address_count(self) -> np.ndarray:
         return np.diff(self.addr.start)

@@ -35,14 +35,16 @@ def ssn_from_code(code: np.ndarray) -> np.ndarray:
     group, serial = np.divmod(rest, SERIALS)
     area = area + 1
     area = area + (area >= 666)
-    return area * 1_000_000 + (group + 1) * 10_000 + (serial + 1)
+    return np.asarray(area * 1_000_000 + (group + 1) * 10_000 + (serial + 1), dtype=np.int64)
 
 
 def itin_from_code(code: np.ndarray) -> np.ndarray:
     """Codes in ``[0, ITIN_SPACE)`` -> valid ITINs as integers."""
     xx, rest = np.divmod(code.astype(np.int64), len(ITIN_GROUPS) * SERIALS)
     g, serial = np.divmod(rest, SERIALS)
-    return (900 + xx) * 1_000_000 + ITIN_GROUPS[g] * 10_000 + (serial + 1)
+    return np.asarray(
+        (900 + xx) * 1_000_000 + ITIN_GROUPS[g] * 10_000 + (serial + 1), dtype=np.int64
+    )
 
 
 def draw_tins(rng: np.random.Generator, n_ssn: int, n_itin: int) -> tuple[np.ndarray, np.ndarray]:
