@@ -26,6 +26,7 @@ import json
 import re
 import secrets
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -191,9 +192,15 @@ def batch_agency(conn: Connection, batch: Mapping[str, Any]) -> str | None:
         stored = repo.get_agreement(conn, batch["agreement_id"], batch.get("agreement_version"))
     except NotFound:
         return None
-    return parse_agreement(
-        stored.yaml_text, f"store:{stored.id}:{stored.version}"
-    ).requesting_agency
+    return _requesting_agency(
+        stored.sha256, stored.yaml_text, f"store:{stored.id}:{stored.version}"
+    )
+
+
+@lru_cache(maxsize=256)
+def _requesting_agency(sha256: str, yaml_text: str, source: str) -> str:
+    # A stored agreement version never changes (its hash is its identity), so parse it once.
+    return parse_agreement(yaml_text, source).requesting_agency
 
 
 def may_see_batch(conn: Connection, principal: Principal, batch: Mapping[str, Any]) -> bool:
