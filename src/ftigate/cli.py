@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ftigate import errors
@@ -85,7 +86,7 @@ def handles_errors(fn: F) -> F:
                 print(json.dumps(e.to_json(), indent=2), file=sys.stderr)
             else:
                 err_console.print(
-                    f"[bold red]error[/] [{e.code}] {e}",
+                    f"[bold red]error[/] {escape(f'[{e.code}] {e}')}",
                     markup=True,
                     highlight=False,
                     soft_wrap=True,
@@ -130,7 +131,7 @@ def main_options(
             database_url=database, data_dir=data_dir, backend=backend
         )
     except errors.FtigateError as e:
-        err_console.print(f"[bold red]error[/] {e}")
+        err_console.print(f"[bold red]error[/] {escape(str(e))}")
         raise typer.Exit(exit_code_for(e)) from None
     STATE.json_errors = json_errors
 

@@ -86,7 +86,7 @@ class Gateway:
                 )
             return result
         except FtigateError as e:
-            self._record_failure(principal, event_type, obj, e.code)
+            self._record_failure(principal, event_type, obj, str(getattr(e, "refusal", e.code)))
             raise
         except Exception:
             self._record_failure(principal, event_type, obj, "INTERNAL")

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from ftigate.errors import Forbidden, InputError, NotFound, RefusalCode
+from ftigate.errors import BatchRefused, Detail, Forbidden, InputError, NotFound, RefusalCode
 from ftigate.keys import load_private_key
 from ftigate.ledger import log as ledger_log
 from ftigate.model import Agreement, Decision, Finding, Manifest, Outcome, Request
@@ -39,6 +39,22 @@ from ftigate.service.context import SOFTWARE_VERSION, Gateway, Principal
 from ftigate.service.records import decision_records
 from ftigate.store import repo
 from ftigate.store.batch_files import read_requests_bytes
+
+UNAUTHENTICATED = frozenset(
+    {
+        RefusalCode.AGREEMENT_UNKNOWN,
+        RefusalCode.SIGNER_NOT_AUTHORIZED,
+        RefusalCode.SIGNATURE_INVALID,
+        RefusalCode.MANIFEST_MISMATCH,
+    }
+)
+"""Batch codes meaning we cannot tell who sent the batch or that it is what they signed.
+
+Such a batch is refused with an error and nothing is stored but the audit event: it is not an
+authentic request, so it gets no ledger leaves (which would also let anyone fill the ledger).
+A batch refused for its standing (suspended or expired agreement, open safeguard findings,
+too many rows) is authentic, and its refusal is recorded decision by decision in the ledger.
+"""
 
 REQUEST_FILE_NAMES = ("requests.csv", "requests.parquet", "requests.jsonl")
 GATEWAY_PRINCIPAL = "gateway"
@@ -168,6 +184,8 @@ def submit_batch_bytes(
             requests_sha256=parsed.requests_sha256,
             row_count=len(rows),
         )
+        if batch_findings and batch_findings[0].code in UNAUTHENTICATED:
+            raise _unauthenticated(batch_findings, requests_name)
         if batch_findings:
             return _refuse_batch(gw, conn, common, agreement, rows, batch_findings)
         assert agreement is not None  # no batch finding means the agreement is known
@@ -180,6 +198,17 @@ def submit_batch_bytes(
         )
 
     return gw.audited(principal, "BATCH_SUBMIT", f"batch:{parsed.batch_id}", run)
+
+
+def _unauthenticated(findings: list[Finding], requests_name: str) -> BatchRefused:
+    def where(f: Finding) -> str:
+        return requests_name if f.field in ("requests_sha256", "row_count") else "manifest.json"
+
+    return BatchRefused(
+        findings[0].code,
+        f"batch refused {findings[0].code}: {findings[0].message}",
+        details=[Detail(f"{f.code}: {f.message}", file=where(f), field=f.field) for f in findings],
+    )
 
 
 def _refuse_batch(
