@@ -1,4 +1,4 @@
-"""The CLI end to end, and every kind of bad input: clear message, non-zero exit, store unchanged."""
+"""The CLI end to end, and every kind of bad input: clear message, non-zero exit, no change."""
 
 from __future__ import annotations
 
