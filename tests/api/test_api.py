@@ -360,12 +360,27 @@ def test_a_refused_batch_is_a_422_with_its_refusal_code(site: Site, tmp_path: Pa
         err = assert_error_shape(
             ice.post("/v1/batches", files=_multipart(files)), 422, "BATCH_REFUSED"
         )
-        assert err["refusal_code"] == "SIGNATURE_INVALID" and "API-BADSIG" in err["message"]
-        stored = ice.get("/v1/batches/API-BADSIG").json()
-    assert stored["status"] == "REFUSED" and stored["refusal_code"] == "SIGNATURE_INVALID"
-    with site.client("ice") as ice:
-        answer = ice.get("/v1/batches/API-BADSIG/response/response.csv").text
-    assert answer.count("SIGNATURE_INVALID") == 2  # every row answered with the batch's code
+    assert err["refusal_code"] == "SIGNATURE_INVALID"
+    assert site.audit(principal="ice", event_type="BATCH_SUBMIT", outcome="failure")
+
+
+def test_a_batch_under_a_suspended_agreement_is_refused_and_answered(
+    site: Site, tmp_path: Path
+) -> None:
+    files = _signed_batch(tmp_path, "API-SUSPENDED")
+    with site.client("root") as root, site.client("ice") as ice:
+        root.post("/v1/agreements/irs-ice-2025/suspend", json={"reason": "court order"})
+        try:
+            err = assert_error_shape(
+                ice.post("/v1/batches", files=_multipart(files)), 422, "BATCH_REFUSED"
+            )
+        finally:
+            root.post("/v1/agreements/irs-ice-2025/resume", json={"reason": "order lifted"})
+        assert err["refusal_code"] == "AGREEMENT_SUSPENDED" and "API-SUSPENDED" in err["message"]
+        stored = ice.get("/v1/batches/API-SUSPENDED").json()
+        answer = ice.get("/v1/batches/API-SUSPENDED/response/response.csv").text
+    assert stored["status"] == "REFUSED" and stored["refusal_code"] == "AGREEMENT_SUSPENDED"
+    assert answer.count("AGREEMENT_SUSPENDED") == 2  # every row answered with the batch's code
 
 
 # --- the one error shape --------------------------------------------------------------------
