@@ -96,6 +96,9 @@ def test_agency_cannot_list_read_or_get_the_response_of_another_agencys_batch(si
         assert missing["message"] == "no batch NO-SUCH"  # the same words: existence not revealed
         for path in ("response", "response/response.csv"):
             assert_error_shape(ice.get(f"/v1/batches/{theirs}/{path}"), 404, "NOT_FOUND")
+    assert site.audit(
+        principal="cbp", event_type="RESPONSE_READ", outcome="success", object=f"batch:{theirs}"
+    )
     denied = site.audit(principal="ice", object=f"batch:{theirs}", outcome="failure")
     assert {e["event_type"] for e in denied} == {"BATCH_READ", "RESPONSE_READ"}
     assert all("another agency" in e["detail"] for e in denied)
@@ -436,6 +439,41 @@ def test_an_unexpected_failure_is_a_500_in_the_shape_without_its_message(
     assert "123-45-6789" not in err["message"] and "123-45-6789" not in caplog.text
     assert "RuntimeError" in caplog.text
     assert site.audit(principal="audra", event_type="API_REQUEST", detail="500 INTERNAL")
+
+
+def _error_classes() -> list[type]:
+    import inspect
+
+    from ftigate import errors
+    from ftigate.api import errors as api_errors
+
+    found = {
+        c
+        for m in (errors, api_errors)
+        for _, c in inspect.getmembers(m, inspect.isclass)
+        if issubclass(c, errors.FtigateError)
+    }
+    return sorted(found, key=lambda c: c.__name__)
+
+
+@pytest.mark.parametrize("cls", _error_classes(), ids=lambda c: c.__name__)
+def test_every_error_class_maps_to_its_status(
+    site: Site, monkeypatch: pytest.MonkeyPatch, cls: type
+) -> None:
+    from ftigate.errors import BatchRefused, RefusalCode
+    from ftigate.service import views
+
+    def fail(*_args: object) -> None:
+        if cls is BatchRefused:
+            raise cls(RefusalCode.BATCH_TOO_LARGE, "too big")
+        raise cls("it failed", field="x")
+
+    monkeypatch.setattr(views, "batch_status", fail)
+    with site.client("audra") as auditor:
+        err = assert_error_shape(auditor.get("/v1/batches/ANY"), cls.status, cls.code)
+    assert err["details"] == (
+        [] if cls is BatchRefused else [{"field": "x", "message": "it failed"}]
+    )
 
 
 def test_openapi_documents_the_error_shape(site: Site) -> None:
