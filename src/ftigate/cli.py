@@ -38,7 +38,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 app = typer.Typer(
-    help=__doc__.split("\n")[0],
+    help="ftigate: lawful, minimal and accountable disclosure of Federal Tax Information.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
@@ -259,6 +259,9 @@ def _mount_optional() -> None:
     from ftigate.cli_ledger import accounting_command, ledger_app
 
     app.add_typer(ledger_app, name="ledger")
+    from ftigate import cli_api
+
+    cli_api.register(app)
     app.command("accounting")(handles_errors(accounting_command))
 
 
