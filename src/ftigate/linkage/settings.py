@@ -35,6 +35,11 @@ chance) is estimated from the register by random sampling. The reasons are in
 :mod:`ftigate.linkage.duckdb_backend`. Priors are deliberately modest for agreement levels
 (nothing is certain) so that disagreement is not punished into oblivion either.
 
+Backend neutrality: the custom levels are written in DuckDB SQL and translated by sqlglot. The
+name-order swap level calls ``jaro_winkler_similarity`` across two different columns, which
+sqlglot renders for Spark as ``JAROWINKLER_SIMILARITY``; a Spark backend must register that
+name (Splink's Spark UDF is ``jaro_winkler``) before resolving these settings.
+
 Example:
     >>> s = linkage_settings(probability_two_random_records_match=1e-6)
     >>> s.link_type, [c.create_output_column_name() for c in s.comparisons][:2]
