@@ -30,14 +30,20 @@ def register(app: typer.Typer) -> None:
         ] = True,
     ) -> None:
         """Run the HTTP API and the officers' review page (uvicorn). Put TLS in front of it."""
+        import os
+
         import uvicorn
 
-        from ftigate.api import create_app
+        from ftigate.config import SETTINGS
 
-        api = create_app(STATE.settings)
+        # The CLI and the API are separate edges (import-linter), so uvicorn imports the app
+        # factory by name, as any ASGI server would, and the app reads its settings from
+        # FTIGATE_* - here the ones this command resolved (options over environment).
+        os.environ.update({s.env: str(getattr(STATE.settings, s.name)) for s in SETTINGS})
         console.print(f"ftigate API on http://{host}:{port} (review page: /review)")
         uvicorn.run(
-            api,
+            "ftigate.api:create_app",
+            factory=True,
             host=host,
             port=port,
             access_log=access_log,

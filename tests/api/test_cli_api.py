@@ -53,23 +53,35 @@ def test_account_commands(tmp_path: Path) -> None:
     assert token not in stored and hashlib.sha256(token.encode()).hexdigest() in stored
 
 
-def test_serve_runs_uvicorn(tmp_path: Path) -> None:
+def test_serve_runs_uvicorn_with_the_cli_settings(tmp_path: Path) -> None:
+    """``--database`` given to ``ftigate`` reaches the API that uvicorn imports by name."""
     port = free_port()
-    env = {
-        **os.environ,
-        "FTIGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
-        "FTIGATE_DATA_DIR": str(tmp_path),
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FTIGATE_")}
+    opts = ["--database", f"sqlite:///{tmp_path / 'db.sqlite'}", "--data-dir", str(tmp_path)]
     code = (
         "import sys; from ftigate import cli, cli_api\n"
         "if not any(g.name == 'account' for g in cli.app.registered_groups):\n"
         "    cli_api.register(cli.app)\n"
         "cli.app(sys.argv[1:])\n"
     )
-    subprocess.run([sys.executable, "-c", code, "init"], env=env, check=True, capture_output=True)
+
+    def ftigate(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", code, *opts, *args],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+        return done.stdout
+
+    ftigate("init")
+    token = ftigate("account", "create", "alvarez", "--role", "officer").strip().splitlines()[-1]
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, "serve", "--port", str(port)],
+        [sys.executable, "-c", code, *opts, "serve", "--port", str(port)],
         env=env,
+        cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -85,6 +97,11 @@ def test_serve_runs_uvicorn(tmp_path: Path) -> None:
                 time.sleep(0.2)
         assert r.status_code == 200 and "server" not in r.headers
         assert httpx.get(f"http://127.0.0.1:{port}/v1/batches").status_code == 401
+        me = httpx.get(
+            f"http://127.0.0.1:{port}/v1/me", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert me.json() == {"name": "alvarez", "role": "officer", "agency": None}
     finally:
         proc.terminate()
         proc.wait(10)
+    assert not (tmp_path / "ftigate.db").exists()  # not the default store
