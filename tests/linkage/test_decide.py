@@ -123,10 +123,11 @@ def test_supplied_tin_is_a_signal_not_a_substitute() -> None:
     owner = cand("900700001", 0.9999999, name_conflict=True, supplied_tin_matches=True)
     d = decide_request(req, [owner], POLICY)
     assert d.outcome is Outcome.NOT_DISCLOSED
-    # Best is someone else than the TIN's owner: an officer must look.
+    # Best is someone else than the TIN's owner: the request points at two people.
     other = cand("5", 0.99999, supplied_tin_matches=False)
     owner_low = cand("900700001", 0.01, supplied_tin_matches=True)
-    assert decide_request(req, [other, owner_low], POLICY).outcome is Outcome.REVIEW
+    d = decide_request(req, [other, owner_low], POLICY)
+    assert (d.outcome, d.reason) == (Outcome.NOT_DISCLOSED, Reason.AMBIGUOUS)
 
 
 def test_estimated_false_disclosures() -> None:

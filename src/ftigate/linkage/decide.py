@@ -15,9 +15,10 @@ every rule here can only *withhold*:
 4. When the agreement requires it, the requested address must match an address in the best
    candidate's history (``address_corroborated``), as § 6103(i)(2) asks the requester to set
    forth the taxpayer's address.
-5. Softer doubts cap the outcome at REVIEW: a surname that differs entirely (marriage, or another
-   person), a generational suffix on one side only without a date of birth to tell father from
-   son, or a supplied TIN that belongs to another register person.
+5. A supplied TIN that belongs to another register person than the best candidate makes the
+   request AMBIGUOUS. Softer doubts cap the outcome at REVIEW: a surname that differs entirely
+   (marriage, or another person), or a generational suffix on one side only without a date of
+   birth to tell father from son.
 
 Every rule that fired is recorded in ``Decision.rules`` in words; the internal ``reason`` is the
 most serious failure. The same inputs always give the same decision (candidates are re-sorted
@@ -167,7 +168,7 @@ def decide_request(
             rules.append("supplied TIN belongs to the best candidate (a signal, not proof)")
         elif tin_owners:
             rules.append("supplied TIN belongs to another register person than the best")
-            cap_at_review = True
+            failures.append(Reason.AMBIGUOUS)
         else:
             rules.append("supplied TIN does not belong to any plausible candidate")
 

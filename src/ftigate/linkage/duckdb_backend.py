@@ -80,7 +80,7 @@ from ftigate.model import Candidate, Request
 
 log = logging.getLogger(__name__)
 
-PREPARE_VERSION = 3
+PREPARE_VERSION = 4
 """Bump when prepared tables change meaning; a snapshot prepared by another version is redone."""
 IN_REGISTER_PRIOR = 0.5
 """Prior share of requests whose person is in the register (sets lambda; see the docstring)."""
@@ -182,6 +182,9 @@ def _surname_map(values: list[str]) -> pa.Table:
             "parts": pa.array([list(p.parts) for p in parsed], pa.list_(pa.string())),
             "suffix": pa.array([p.suffix or None for p in parsed], pa.string()),
             "keys": pa.array([list(p.keys) for p in parsed], pa.list_(pa.string())),
+            "compact": pa.array(
+                [names.surname_compact(p.parts) or None for p in parsed], pa.string()
+            ),
         }
     )
 
@@ -242,7 +245,7 @@ CREATE TABLE prepared AS
 WITH base AS (
   SELECT t.tin,
     g1.tokens AS g1_tokens, coalesce(g2.tokens, []) AS g2_tokens,
-    coalesce(sn.parts, []) AS last_parts,
+    coalesce(sn.parts, []) AS last_parts, sn.compact AS last_compact,
     coalesce(sx.value, sn.suffix, g1.suffix, g2.suffix) AS suffix,
     coalesce(g1.first_keys, []) AS first_keys,
     list_sort(list_distinct(list_concat(coalesce(g1.all_keys, []), coalesce(g2.all_keys, []))))
@@ -261,6 +264,7 @@ SELECT b.tin AS unique_id,
     AS middle,
   nullif(array_to_string(b.last_parts, ' '), '') AS last,
   nullif(array_to_string(list_sort(b.last_parts), ' '), '') AS last_sorted,
+  b.last_compact,
   nullif(array_to_string(list_concat(coalesce(b.g1_tokens, []), b.g2_tokens), ''), '')
     AS given_compact,
   b.suffix, b.first_keys, b.given_keys, b.last_keys, b.last_parts,

@@ -62,6 +62,7 @@ def request_row(request: Request) -> dict[str, Any]:
         "last": n.last or None,
         "last_sorted": " ".join(sorted(n.last_parts)) or None,
         "given_compact": "".join(n.given_tokens) or None,
+        "last_compact": n.last_compact or None,
         "suffix": n.suffix or None,
         "first_keys": list(n.first_keys),
         "given_keys": list(n.given_keys),

@@ -286,6 +286,25 @@ class SurnameField:
     keys: tuple[str, ...]
 
 
+_GLUED_PARTICLES = ("delas", "delos", "dela", "del", "de", "van", "von", "al")
+
+
+def surname_compact(parts: Iterable[str]) -> str:
+    """Surname letters without spaces or a leading particle written solid ("DeLaGarza").
+
+    Compares a surname typed as one word with the same surname written in parts; both sides
+    go through it, so stripping a prefix that was not a particle ("Delgado") is harmless.
+
+    >>> surname_compact(("delagarza",)), surname_compact(parse_surname_field("de la Garza").parts)
+    ('garza', 'garza')
+    """
+    text = "".join(parts)
+    for particle in _GLUED_PARTICLES:
+        if text.startswith(particle) and len(text) > len(particle) + 1:
+            return text[len(particle) :]
+    return text
+
+
 def _union(groups: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
     out: set[str] = set()
     for g in groups:
@@ -351,6 +370,10 @@ class PersonName:
     first_keys: tuple[str, ...]
     given_keys: tuple[str, ...]
     last_keys: tuple[str, ...]
+
+    @property
+    def last_compact(self) -> str:
+        return surname_compact(self.last_parts)
 
     @property
     def given_tokens(self) -> tuple[str, ...]:

@@ -69,6 +69,7 @@ PREPARED_COLUMNS: tuple[str, ...] = (
     "last_sorted",
     "suffix",
     "given_compact",
+    "last_compact",
     "first_keys",
     "given_keys",
     "last_keys",
@@ -86,7 +87,8 @@ PREPARED_COLUMNS: tuple[str, ...] = (
 )
 """Columns both sides are prepared into (register: ``linkage/taxpayers.parquet``).
 
-``given_compact`` is every given name run together ("ja xson" and "Jaxson" agree). Strings
+``given_compact`` is every given name run together ("ja xson" and "Jaxson" agree);
+``last_compact`` the surname letters without a solid-written particle ("DeLaGarza"). Strings
 are NULL when blank and lists are empty when there is nothing; ``dob`` is an ISO date
 string; ``addr_*`` is the register's last known address (or the requested address);
 ``addr_keys`` (``"NUM|STREET"``) and ``zip_keys`` cover the whole address history;
@@ -144,7 +146,14 @@ def first_name_comparison() -> ComparisonCreator:
             _lvl(cll.ArrayIntersectLevel("first_keys", 1), 0.08, "variant"),
             _sql(_GENDERED, 0.002, LEVEL_GENDERED),
             _lvl(
-                cll.Or(cll.JaroWinklerLevel("first", 0.92), cll.ExactMatchLevel("given_compact")),
+                cll.Or(
+                    cll.JaroWinklerLevel("first", 0.92),
+                    cll.ExactMatchLevel("given_compact"),
+                    cll.And(
+                        cll.DamerauLevenshteinLevel("first", 1),
+                        cll.CustomLevel('length("first_l") >= 5', base_dialect_str="duckdb"),
+                    ),
+                ),
                 0.04,
                 "typo",
             ),
@@ -181,10 +190,12 @@ def last_name_comparison() -> ComparisonCreator:
         comparison_levels=[
             _null('"last_l" IS NULL OR "last_r" IS NULL'),
             _lvl(cll.ExactMatchLevel("last", term_frequency_adjustments=True), 0.78, "exact"),
+            _lvl(cll.ExactMatchLevel("last_compact"), 0.02, "same letters"),
             _lvl(cll.ExactMatchLevel("last_sorted"), 0.03, "parts reordered"),
             _lvl(cll.ArraySubsetLevel("last_parts"), 0.08, "one surname only"),
             _lvl(cll.ArrayIntersectLevel("last_keys", 1), 0.03, "a part or variant in common"),
             _lvl(cll.DamerauLevenshteinLevel("last", 1), 0.04, "typo"),
+            _lvl(cll.JaroWinklerLevel("last", 0.9), 0.02, "similar"),
             _sql(_SWAP, 0.01, "order swapped"),
             _lvl(cll.ElseLevel(), 0.03, "different"),
         ],
