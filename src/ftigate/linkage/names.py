@@ -244,6 +244,8 @@ def given_keys(token: str) -> tuple[str, ...]:
         return ()
     keys = {token}
     keys.update(_given_variants().get(token, ()))
+    if token.startswith("abdul") and len(token) > len("abdul") + 1:
+        keys.add("abdul")  # "Abdul" is how many an Abdulrahman or Abdulaziz is called
     if len(token) > 1:
         keys.update(normalize_text(c) for c in _nicknamer().canonicals_of(token))
     keys.discard("")
