@@ -80,7 +80,7 @@ from ftigate.model import Candidate, Request
 
 log = logging.getLogger(__name__)
 
-PREPARE_VERSION = 4
+PREPARE_VERSION = 5
 """Bump when prepared tables change meaning; a snapshot prepared by another version is redone."""
 IN_REGISTER_PRIOR = 0.5
 """Prior share of requests whose person is in the register (sets lambda; see the docstring)."""
