@@ -39,13 +39,15 @@ def fold(text: str) -> str:
 def typo(text: str, rnd: random.Random, edits: int = 1) -> str:
     """``edits`` keying errors: a neighbouring key, a dropped, doubled or swapped letter.
 
-    The first letter is kept four times in five (people rarely mistype it), and the result
-    always differs from ``text``.
+    The first letter is kept four times in five (people rarely mistype it), a name shorter
+    than six letters gets one edit at most, and the result always differs from ``text``.
 
     >>> typo("Hernandez", random.Random(4)) != "Hernandez"
     True
     """
     out = text
+    if len(text) < 6:
+        edits = 1
     for _ in range(edits):
         out = _one_edit(out, rnd)
     if out == text or len(out) < 2:
@@ -72,16 +74,49 @@ def _one_edit(text: str, rnd: random.Random) -> str:
     return text[:i] + ch.lower() + text[i:] if i > 0 else text[:1] + text[:1].lower() + text[1:]
 
 
+_NOT_A_NAME = frozenset(
+    {
+        "N",
+        "S",
+        "E",
+        "W",
+        "St",
+        "Ave",
+        "Dr",
+        "Rd",
+        "Ln",
+        "Blvd",
+        "Ct",
+        "Way",
+        "Pl",
+        "Cir",
+        "Pkwy",
+        "Ter",
+        "Calle",
+        "Avenida",
+        "Camino",
+        "Via",
+        "Paseo",
+    }
+)
+
+
 def street_typo(street: str, rnd: random.Random, edits: int = 1) -> str:
-    """A typo in the street *name*, never in the house number ("1234 N Mian St")."""
+    """A typo in the street *name*, never in the number, direction or type ("1234 N Mian St").
+
+    >>> street_typo("47 W Oak Ln", random.Random(2)).split()[::3]
+    ['47', 'Ln']
+    """
     words = street.split(" ")
-    named = [i for i, w in enumerate(words) if i > 0 and len(w) > 3 and w.isalpha()]
-    if not named:
-        named = [i for i, w in enumerate(words) if i > 0 and any(c.isalpha() for c in w)]
+    named = [
+        i
+        for i, w in enumerate(words)
+        if i > 0 and w not in _NOT_A_NAME and any(c.isalpha() for c in w)
+    ]
     if not named:
         return street
     i = rnd.choice(named)
-    words[i] = typo(words[i], rnd, edits)
+    words[i] = typo(words[i], rnd, edits if len(words[i]) >= 6 else 1)
     return " ".join(words)
 
 
