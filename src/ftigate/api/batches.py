@@ -110,7 +110,7 @@ def get_response(gw: Gw, principal: ResponseReader, batch_id: str) -> ResponseOu
         batch_id=batch_id,
         response_csv=files.csv.decode("utf-8"),
         response_manifest_json=files.manifest.decode("utf-8"),
-        response_manifest_sig=files.signature_b64.decode("ascii").strip(),
+        response_manifest_sig=files.signature.decode("ascii").strip(),
     )
 
 
@@ -130,7 +130,7 @@ def get_response_file(
     body = {
         "response.csv": files.csv,
         "response_manifest.json": files.manifest,
-        "response_manifest.sig": files.signature_b64,
+        "response_manifest.sig": files.signature,
     }[file_name]
     return Response(
         body,

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import Connection
@@ -119,8 +120,22 @@ def build_response(conn: Connection, batch_id: str) -> tuple[list[ResponseRow], 
     return rows, body
 
 
-def write_response(gw: Gateway, batch_id: str, out: Path, principal: Principal) -> list[Path]:
-    """Write the three response files into ``out`` (each atomically)."""
+@dataclass(frozen=True)
+class ResponseFiles:
+    """The three files of a response, as bytes (the CLI writes them; the API serves them)."""
+
+    csv: bytes
+    manifest: bytes
+    signature: bytes  # base64 of the Ed25519 signature over ``manifest``, with a newline
+
+    NAMES = ("response.csv", "response_manifest.json", "response_manifest.sig")
+
+    def by_name(self) -> dict[str, bytes]:
+        return dict(zip(self.NAMES, (self.csv, self.manifest, self.signature), strict=True))
+
+
+def response_files(gw: Gateway, batch_id: str, principal: Principal, event: str) -> ResponseFiles:
+    """Build and sign a released batch's response; audited as ``event``."""
 
     def run(conn: Connection) -> tuple[bytes, bytes]:
         rows, body = build_response(conn, batch_id)
@@ -129,13 +144,19 @@ def write_response(gw: Gateway, batch_id: str, out: Path, principal: Principal) 
         manifest = (json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
         return data, manifest
 
-    data, manifest = gw.audited(principal, "RESPONSE_WRITE", f"batch:{batch_id}", run)
-    signature = gw.signing_key.sign(manifest)
-    files = [out / "response.csv", out / "response_manifest.json", out / "response_manifest.sig"]
-    _write_atomic(files[0], data)
-    _write_atomic(files[1], manifest)
-    _write_atomic(files[2], base64.b64encode(signature) + b"\n")
-    return files
+    data, manifest = gw.audited(principal, event, f"batch:{batch_id}", run)
+    signature = base64.b64encode(gw.signing_key.sign(manifest)) + b"\n"
+    return ResponseFiles(data, manifest, signature)
+
+
+def write_response(gw: Gateway, batch_id: str, out: Path, principal: Principal) -> list[Path]:
+    """Write the three response files into ``out`` (each atomically)."""
+    files = response_files(gw, batch_id, principal, "RESPONSE_WRITE")
+    paths = []
+    for name, data in files.by_name().items():
+        _write_atomic(out / name, data)
+        paths.append(out / name)
+    return paths
 
 
 DECISION_EXPORT_COLUMNS = (

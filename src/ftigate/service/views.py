@@ -14,8 +14,6 @@ that role may see:
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +24,6 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from ftigate.disclosure.last_known import last_known_address
-from ftigate.disclosure.response import response_csv
 from ftigate.errors import FtigateError, NotFound
 from ftigate.ledger import log as ledger_log
 from ftigate.model import Agreement, Outcome, Reason, Request
@@ -36,11 +33,11 @@ from ftigate.service import accounts as acc
 from ftigate.service.admin import effective_agreement
 from ftigate.service.context import Gateway, Principal
 from ftigate.service.reporting import batch_report
-from ftigate.service.response import build_response
+from ftigate.service.response import ResponseFiles
+from ftigate.service.response import response_files as build_response_files
 from ftigate.service.review import APPROVE, SIGN_OFF, WITHHOLD
 from ftigate.store import repo
-from ftigate.store.people import load_people
-from ftigate.store.register import load_address_histories
+from ftigate.store.register import load_address_histories, load_people
 
 IRS_READERS = (acc.OFFICER, acc.AUDITOR, acc.ADMIN)
 
@@ -151,33 +148,12 @@ def batch_status(gw: Gateway, principal: Principal, batch_id: str) -> BatchView:
     return gw.audited(principal, "BATCH_READ", f"batch:{batch_id}", run)
 
 
-@dataclass(frozen=True)
-class ResponseFiles:
-    """The three response files, byte for byte as ``ftigate batch response`` writes them."""
-
-    csv: bytes
-    manifest: bytes
-    signature_b64: bytes
-
-
 def response_files(gw: Gateway, principal: Principal, batch_id: str) -> ResponseFiles:
     """The signed response of a released batch, for its requester (or an officer)."""
     obj = f"batch:{batch_id}"
     acc.authorize(gw, principal, (acc.REQUESTER, acc.OFFICER), "RESPONSE_READ", obj)
-
     _visible(gw, principal, batch_id, "RESPONSE_READ")
-
-    def run(conn: Connection) -> tuple[bytes, bytes]:
-        rows, body = build_response(conn, batch_id)
-        # The same serialisation as service.response.write_response (which writes files).
-        data = response_csv(rows)
-        body["response_sha256"] = hashlib.sha256(data).hexdigest()
-        manifest = (json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
-        return data, manifest
-
-    data, manifest = gw.audited(principal, "RESPONSE_READ", obj, run)
-    signature = base64.b64encode(gw.signing_key.sign(manifest)) + b"\n"
-    return ResponseFiles(data, manifest, signature)
+    return build_response_files(gw, batch_id, principal, "RESPONSE_READ")
 
 
 def report(gw: Gateway, principal: Principal, batch_id: str) -> BatchReport:

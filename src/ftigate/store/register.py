@@ -264,3 +264,38 @@ def load_address_histories(
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class Person:
+    tin: str
+    tin_type: str
+    first_name: str
+    middle_name: str
+    last_name: str
+    suffix: str
+    dob: date | None
+
+
+def load_people(snapshot_path: Path, tins: Sequence[str]) -> dict[str, Person]:
+    """The taxpayers with these TINs, by TIN (absent TINs are simply missing).
+
+    Only an officer's review needs this; a Parquet filter by TIN keeps the register unread.
+    """
+    if not tins:
+        return {}
+    table = pq.read_table(
+        snapshot_path / "taxpayers.parquet", filters=[("tin", "in", sorted(set(tins)))]
+    )
+    return {
+        row["tin"]: Person(
+            tin=row["tin"],
+            tin_type=row["tin_type"] or "",
+            first_name=row["first_name"] or "",
+            middle_name=row["middle_name"] or "",
+            last_name=row["last_name"] or "",
+            suffix=row["suffix"] or "",
+            dob=row["dob"],
+        )
+        for row in table.to_pylist()
+    }
