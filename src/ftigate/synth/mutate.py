@@ -164,7 +164,7 @@ def surname_variant(last: str, rnd: random.Random) -> str:
     if len(words) > 1 and words[0].lower() in PARTICLES:
         options = (
             words[-1],
-            "".join(w.capitalize() for w in words),
+            "".join(words).capitalize(),
             " ".join(w.capitalize() for w in words),
         )
         return rnd.choice([o for o in options if o != last] or [words[-1]])
