@@ -30,16 +30,12 @@ def register(app: typer.Typer) -> None:
         ] = True,
     ) -> None:
         """Run the HTTP API and the officers' review page (uvicorn). Put TLS in front of it."""
-        import os
-
         import uvicorn
-
-        from ftigate.config import SETTINGS
 
         # The CLI and the API are separate edges (import-linter), so uvicorn imports the app
         # factory by name, as any ASGI server would, and the app reads its settings from
         # FTIGATE_* - here the ones this command resolved (options over environment).
-        os.environ.update({s.env: str(getattr(STATE.settings, s.name)) for s in SETTINGS})
+        STATE.settings.export_to_environment()
         console.print(f"ftigate API on http://{host}:{port} (review page: /review)")
         uvicorn.run(
             "ftigate.api:create_app",

@@ -127,6 +127,14 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
+    def as_env(self) -> dict[str, str]:
+        """The ``FTIGATE_*`` variables that reproduce these settings in another process."""
+        return {s.env: str(getattr(self, s.name)) for s in SETTINGS}
+
+    def export_to_environment(self) -> None:
+        """Publish these settings as ``FTIGATE_*`` for code that builds its own (ASGI factory)."""
+        os.environ.update(self.as_env())
+
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir)
