@@ -103,3 +103,17 @@ def test_impossible_sizes_are_refused_naming_the_option(
 def test_an_empty_batch_still_writes_headers(tmp_path: Path) -> None:
     generate(500, 0, 1, tmp_path)
     assert (tmp_path / "batch" / "requests.csv").read_text().strip() == ",".join(REQUEST_FIELDS)
+
+
+def test_a_reweighted_case_table_changes_only_the_mix(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from ftigate.synth import CASES, Expected
+
+    only = [replace(c, share=1.0) if c.name == "exact" else replace(c, share=0.0) for c in CASES]
+    s = generate(2_000, 500, 1, tmp_path, cases=[c for c in only if c.name in ("exact", "absent")])
+    assert dict(s.cases) == {"exact": 500}
+    wrong = [replace(CASES[0], expected=Expected.REFUSE)]
+    with pytest.raises(InputError) as e:
+        generate(2_000, 500, 1, tmp_path / "x", cases=wrong)
+    assert e.value.details[0].field == "cases"

@@ -130,10 +130,11 @@ def allocate(cases: Sequence[Case], requests: int) -> dict[str, int]:
     """
     fixed: dict[str, int] = {}
     total = sum(c.share for c in cases)
-    if any(c.name == "officer_overloaded" for c in cases):
-        share = CASE_BY_NAME["officer_overloaded"].share / total
-        want = max(round(share * requests), OVERLOADED_MIN_ROWS)
-        fixed["officer_overloaded"] = want if requests >= 4 * OVERLOADED_MIN_ROWS else 0
+    for c in cases:
+        if c.name == "officer_overloaded":
+            want = max(round(c.share / total * requests), OVERLOADED_MIN_ROWS)
+            ok = c.share > 0 and requests >= 4 * OVERLOADED_MIN_ROWS
+            fixed[c.name] = want if ok else 0
     rest = [c for c in cases if c.name not in fixed]
     left = requests - sum(fixed.values())
     weight = sum(c.share for c in rest)
@@ -143,8 +144,9 @@ def allocate(cases: Sequence[Case], requests: int) -> dict[str, int]:
     for k in sorted(raw, key=lambda k: (counts[k] - raw[k], k))[:spare]:
         counts[k] += 1
     if requests >= 2 * len(cases):  # every case at least once, taken from the largest
+        wanted = {c.name for c in rest if c.share > 0}
         for k in sorted(counts):
-            if counts[k] == 0:
+            if counts[k] == 0 and k in wanted:
                 counts[max(counts, key=lambda j: (counts[j], j))] -= 1
                 counts[k] = 1
     return {c.name: {**counts, **fixed}[c.name] for c in cases}

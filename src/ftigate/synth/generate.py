@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from ftigate.errors import Detail, InputError
 from ftigate.synth.batch import REQUEST_COLUMNS, TRUTH_COLUMNS, build_batch
-from ftigate.synth.cases import CASES, allocate
+from ftigate.synth.cases import CASE_BY_NAME, CASES, Case, allocate
 from ftigate.synth.output import write_csv, write_keys
 from ftigate.synth.people import DecoyPlan
 from ftigate.synth.pools import load_pools
@@ -81,14 +81,19 @@ def generate(
     seed: int,
     out: Path,
     progress: Progress | None = None,
+    cases: Sequence[Case] = CASES,
 ) -> SynthSummary:
     """Write ``out/register``, ``out/batch``, ``out/truth.csv`` and ``out/keys``.
+
+    ``cases`` re-weights or leaves out cases of :data:`~ftigate.synth.cases.CASES`; only
+    ``share`` may differ, since how a case's rows are made fixes what they must come to.
 
     Raises :class:`~ftigate.errors.InputError` (naming the option) when the sizes cannot
     work: every request about a register person needs a distinct person, so the register must
     be at least as large as the batch.
     """
     _check(taxpayers, requests, seed)
+    _check_cases(cases)
     started = time.perf_counter()
     report = progress or (lambda stage, fraction: None)
     stages = dict(_STAGES)
@@ -97,7 +102,7 @@ def generate(
     register_rng, batch_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2)
     )
-    counts = allocate(CASES, requests)
+    counts = allocate(cases, requests)
 
     report("register", stages["register"])
     reg = build_register(pools, register_rng, taxpayers, decoy_plan(taxpayers, counts))
@@ -171,6 +176,18 @@ def _check(taxpayers: int, requests: int, seed: int) -> None:
             "synth: " + "; ".join(m for _, m in problems),
             details=[Detail(m, field=f) for f, m in problems],
         )
+
+
+def _check_cases(cases: Sequence[Case]) -> None:
+    bad = [
+        Detail(f"case {c.name!r}: only the share of a built-in case may change", field="cases")
+        for c in cases
+        if c.name not in CASE_BY_NAME or replace(CASE_BY_NAME[c.name], share=c.share) != c
+    ]
+    if not cases or sum(c.share for c in cases) <= 0:
+        bad.append(Detail("the case table needs at least one case with a share", field="cases"))
+    if bad:
+        raise InputError("synth: unusable case table", details=bad)
 
 
 def _strings(df: pd.DataFrame | None, columns: tuple[str, ...]) -> pa.Table:
