@@ -262,6 +262,9 @@ def _mount_optional() -> None:
     from ftigate import cli_api
 
     cli_api.register(app)
+    from ftigate import cli_oversight
+
+    cli_oversight.register(app)
     app.command("accounting")(handles_errors(accounting_command))
 
 
