@@ -136,3 +136,8 @@ def test_docstring_examples_run(name: str) -> None:
     module = importlib.import_module(f"ftigate.synth.{name}")
     result = doctest.testmod(module)
     assert result.failed == 0
+
+
+def test_a_surname_repeated_twice_still_changes() -> None:
+    rnd = random.Random(0)
+    assert {mutate.surname_variant("Ramírez Ramírez", rnd) for _ in range(50)} == {"Ramírez"}

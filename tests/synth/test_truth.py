@@ -180,7 +180,7 @@ def test_typos_are_one_or_two_edits_away(synth: Synth) -> None:
         ]
         assert len(changed) == 1, r["request_id"]
         got, was = changed[0]
-        assert SequenceMatcher(None, got, was).ratio() > 0.6
+        assert SequenceMatcher(None, got, was).ratio() > 0.6 or len(was) <= 3
         assert abs(len(got) - len(was)) <= 2
 
 

@@ -156,10 +156,12 @@ def surname_variant(last: str, rnd: random.Random) -> str:
     if len(units) >= 2:
         u = rnd.random()
         if u < 0.45:
-            return " ".join([units[1], units[0], *units[2:]])
-        if u < 0.9:
-            return units[0]
-        return " ".join(units) if "-" in last else "-".join(units)
+            out = " ".join([units[1], units[0], *units[2:]])
+        elif u < 0.9:
+            out = units[0]
+        else:
+            out = " ".join(units) if "-" in last else "-".join(units)
+        return out if out != last else units[0]  # "Ramírez Ramírez" swaps to itself
     words = last.split()
     if len(words) > 1 and words[0].lower() in PARTICLES:
         options = (
