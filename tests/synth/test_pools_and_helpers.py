@@ -140,4 +140,5 @@ def test_docstring_examples_run(name: str) -> None:
 
 def test_a_surname_repeated_twice_still_changes() -> None:
     rnd = random.Random(0)
-    assert {mutate.surname_variant("Ramírez Ramírez", rnd) for _ in range(50)} == {"Ramírez"}
+    seen = {mutate.surname_variant("Ramírez Ramírez", rnd) for _ in range(100)}
+    assert seen == {"Ramírez", "Ramírez-Ramírez"}
