@@ -40,8 +40,8 @@ Progress = Callable[[str, float], None]
 
 MAX_TAXPAYERS = 50_000_000
 
-# Rough share of the total time each stage takes, for a progress bar that moves evenly.
-_STAGES = (("register", 0.0), ("requests", 0.35), ("writing", 0.55), ("keys", 0.98))
+# Where each stage starts on the progress bar: roughly its share of the time at 2M/200k.
+_STAGES = (("register", 0.0), ("requests", 0.4), ("writing", 0.65), ("keys", 0.98))
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,14 @@ def generate(
     counts = allocate(cases, requests)
 
     report("register", stages["register"])
-    reg = build_register(pools, register_rng, taxpayers, decoy_plan(taxpayers, counts))
+    span = stages["requests"] - stages["register"]
+    reg = build_register(
+        pools,
+        register_rng,
+        taxpayers,
+        decoy_plan(taxpayers, counts),
+        step=lambda what, f: report(f"register: {what}", stages["register"] + span * f),
+    )
     report("requests", stages["requests"])
     batch = build_batch(pools, reg, batch_rng, counts) if requests else None
 
@@ -117,9 +124,9 @@ def generate(
         out / "truth.csv",
     ]
     write_csv(reg.taxpayers, files[0])
-    report("writing", 0.7)
+    report("writing addresses", 0.72)
     write_csv(reg.addresses, files[1])
-    report("writing", 0.9)
+    report("writing batch", 0.93)
     req_table = _strings(batch.requests if batch else None, REQUEST_COLUMNS)
     truth_table = _strings(batch.truth if batch else None, TRUTH_COLUMNS)
     write_csv(req_table, files[2])

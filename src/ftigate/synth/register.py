@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,12 +54,25 @@ def assign_tins(rng: np.random.Generator, people: People) -> None:
     people.tin[people.itin] = itin
 
 
-def build_register(pools: Pools, rng: np.random.Generator, n: int, plan: DecoyPlan) -> Register:
-    """``n`` taxpayers with the decoys of ``plan`` planted among them."""
+def build_register(
+    pools: Pools,
+    rng: np.random.Generator,
+    n: int,
+    plan: DecoyPlan,
+    step: Callable[[str, float], None] | None = None,
+) -> Register:
+    """``n`` taxpayers with the decoys of ``plan`` planted among them.
+
+    ``step(what, fraction)`` is told what is being drawn and how far the register is.
+    """
+    report = step or (lambda what, fraction: None)
+    report("people", 0.0)
     people = draw_people(pools, rng, n)
     crowds = plant_decoys(pools, rng, people, plan)
     assign_tins(rng, people)
+    report("addresses", 0.3)
     addr = draw_addresses(pools, rng, people, crowds.city)
+    report("register tables", 0.7)
     tins = format_tins(people.tin)
     names = name_columns(pools, people)
     tin_type = pa.array(np.where(people.itin, "ITIN", "SSN").tolist(), type=pa.string())
