@@ -22,8 +22,10 @@ DATA_FILES = ("register/taxpayers.csv", "register/addresses.csv", "batch/request
 
 
 def test_columns_are_the_documented_ones(synth: Synth) -> None:
-    assert tuple(synth.taxpayers.columns) == TAXPAYER_COLUMNS
-    assert tuple(synth.addresses.columns) == ADDRESS_COLUMNS
+    from ftigate.store import register as ingest  # what ingest requires
+
+    assert tuple(synth.taxpayers.columns) == TAXPAYER_COLUMNS == ingest.TAXPAYER_COLUMNS
+    assert tuple(synth.addresses.columns) == ADDRESS_COLUMNS == ingest.ADDRESS_COLUMNS
     assert tuple(synth.requests.columns) == REQUEST_FIELDS  # the intake's column list
     assert tuple(synth.truth.columns) == TRUTH_COLUMNS
     assert len(synth.requests) == len(synth.truth) == 1_000

@@ -20,31 +20,15 @@ import numpy as np
 import pandas as pd
 
 from ftigate.errors import RefusalCode
+from ftigate.model import REQUEST_FIELDS
 from ftigate.synth import tins
 from ftigate.synth.cases import CASE_BY_NAME, CASES, Expected, refusal_order
 from ftigate.synth.pools import Pools
 from ftigate.synth.register import Register
-from ftigate.synth.requests import IDENTITY, RequestBuilder
+from ftigate.synth.requests import RequestBuilder
 
-REQUEST_COLUMNS = (
-    "request_id",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "dob",
-    "street",
-    "unit",
-    "city",
-    "state",
-    "zip",
-    "tax_periods",
-    "statute",
-    "reason",
-    "case_number",
-    "officer_id",
-    "requested_fields",
-    "tin",
-)
+REQUEST_COLUMNS: tuple[str, ...] = REQUEST_FIELDS
+"""The intake's column list, in its order."""
 TRUTH_COLUMNS = (
     "request_id",
     "tin",
@@ -350,4 +334,4 @@ def _codes(case_name: str, extra: str) -> str:
     return ";".join(refusal_order(codes))
 
 
-__all__ = ["IDENTITY", "REQUEST_COLUMNS", "TRUTH_COLUMNS", "Batch", "build_batch"]
+__all__ = ["REQUEST_COLUMNS", "TRUTH_COLUMNS", "Batch", "build_batch"]
