@@ -119,3 +119,14 @@ def test_a_reweighted_case_table_changes_only_the_mix(tmp_path: Path) -> None:
     with pytest.raises(InputError) as e:
         generate(2_000, 500, 1, tmp_path / "x", cases=wrong)
     assert e.value.details[0].field == "cases"
+
+
+def test_a_tiny_register_still_gives_a_consistent_batch(tmp_path: Path) -> None:
+    from .conftest import load
+
+    s = load(tmp_path, generate(20, 20, 3, tmp_path))
+    assert len(s.requests) == 20
+    from ftigate.synth.cases import CASE_BY_NAME
+
+    for case, expected in zip(s.truth["case"], s.truth["expected"], strict=True):
+        assert CASE_BY_NAME[case].expected == expected

@@ -74,6 +74,10 @@ PLACEHOLDERS: tuple[tuple[str, str, str, str, str], ...] = (
 MALFORMED_DOB = ("{y}-02-30", "{y}-13-{d}", "{y}-00-{d}", "{y}-{m}-32")
 
 
+class NobodyFits(Exception):
+    """The register holds nobody a case could be about (only in tiny registers)."""
+
+
 class RequestBuilder:
     """Builds identity frames for each case from one register, reproducibly from ``rng``."""
 
@@ -101,7 +105,7 @@ class RequestBuilder:
         if len(chosen) < k:  # a small register: ask about somebody twice
             again = self.order[fits & self.used[self.order]]
             if len(again) + len(chosen) == 0:
-                raise ValueError(f"the register has nobody who fits case {what!r}")
+                raise NobodyFits(what)
             pool = np.concatenate([chosen, again])
             chosen = np.concatenate([chosen, pool[np.arange(k - len(chosen)) % len(pool)]])
         self.used[chosen] = True
@@ -124,7 +128,10 @@ class RequestBuilder:
         if k == 0:
             return pd.DataFrame(columns=[*IDENTITY, "truth_tin", "origin", "person"])
         method: Callable[[int], Rows] = getattr(self, f"case_{case}", self.case_exact)
-        df = pd.DataFrame(method(k))
+        try:
+            df = pd.DataFrame(method(k))
+        except NobodyFits:  # a tiny register: ask plainly instead
+            df, case = pd.DataFrame(self.case_exact(k)), "exact"
         df["case"] = case
         return df
 
@@ -250,12 +257,12 @@ class RequestBuilder:
     def case_crowd(self, k: int) -> Rows:
         """A crowd's name and city with a street none of its members ever lived on."""
         p, a = self.reg.people, self.reg.addr
-        crowds = len(self.reg.crowds.city)
-        if crowds == 0:
-            raise ValueError("the register has no crowd for case 'crowd'")
         members = np.nonzero(p.role == CROWD)[0]
-        by_crowd = {c: members[p.crowd[members] == c] for c in range(crowds)}
-        which = self.rng.permutation(np.arange(k) % crowds)
+        by_crowd = {int(c): members[p.crowd[members] == c] for c in np.unique(p.crowd[members])}
+        if not by_crowd:
+            raise NobodyFits("crowd")
+        ids = np.array(sorted(by_crowd))
+        which = self.rng.permutation(ids[np.arange(k) % len(ids)])
         template = np.array([by_crowd[int(c)][0] for c in which], dtype=np.int64)
         df = self.base(template)
         streets = self.reg.addresses.column("street")
