@@ -19,13 +19,15 @@ import sqlalchemy as sa
 from ftigate.store.tables import TS, metadata
 
 ledger_head = sa.Table(
-    "ledger_head", metadata,
+    "ledger_head",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("size", sa.BigInteger, nullable=False),
 )
 
 ledger_leaves = sa.Table(
-    "ledger_leaves", metadata,
+    "ledger_leaves",
+    metadata,
     sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("batch_id", sa.String(100), nullable=False),
@@ -37,14 +39,16 @@ ledger_leaves = sa.Table(
 )
 
 ledger_nodes = sa.Table(
-    "ledger_nodes", metadata,
+    "ledger_nodes",
+    metadata,
     sa.Column("level", sa.SmallInteger, primary_key=True, autoincrement=False),
     sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("hash", sa.LargeBinary(32), nullable=False),
 )
 
 ledger_checkpoints = sa.Table(
-    "ledger_checkpoints", metadata,
+    "ledger_checkpoints",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("size", sa.BigInteger, nullable=False, index=True),
     sa.Column("root", sa.LargeBinary(32), nullable=False),
