@@ -230,6 +230,7 @@ def _cbp_agreement(tmp: Path) -> Path:
 
 
 def build_store(tmp: Path, **settings: object) -> Store:
+    tmp.mkdir(parents=True, exist_ok=True)
     gw = Gateway(
         Settings(
             database_url=f"sqlite:///{tmp / 'ftigate.db'}",
