@@ -141,7 +141,9 @@ def test_annual_table_files(ledger: Store, tmp_path: Path) -> None:
 
 def test_refusals_by_code_per_month(ledger: Store) -> None:
     report = oversight_report(ledger.gw, AUDITOR, date(2025, 1, 1), date(2025, 12, 31))
-    assert sorted(report.by_month) == ["2025-03", "2025-08"]
+    assert sorted(report.by_month) == [f"2025-{m:02d}" for m in range(1, 13)]
+    active = [m for m, tally in report.by_month.items() if tally.requests]
+    assert sorted(active) == ["2025-03", "2025-08"]  # the quiet months are there, as zeros
     march, august = report.by_month["2025-03"], report.by_month["2025-08"]
     assert march.refused == 1  # one request with two codes
     assert dict(march.refusal_codes) == {"ADDRESS_NOT_SPECIFIC": 1, "MISSING_TAX_PERIOD": 1}

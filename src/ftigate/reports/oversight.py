@@ -103,6 +103,20 @@ def in_period(record: LedgerRecord, start: date, end: date) -> bool:
     return start.isoformat() <= leaf_day(record) <= end.isoformat()
 
 
+def months(start: date, end: date) -> list[str]:
+    """Every ``YYYY-MM`` from ``start`` to ``end``, so a month without requests shows as 0.
+
+    >>> months(date(2025, 11, 30), date(2026, 2, 1))
+    ['2025-11', '2025-12', '2026-01', '2026-02']
+    """
+    out = []
+    y, m = start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
 # --- the oversight numbers ------------------------------------------------------------------
 
 
@@ -378,7 +392,7 @@ def summarise_oversight(
     skipped). ``rows`` maps leaf index to its decision row; ``received_at`` batch to receipt."""
     chosen = [(i, r) for i, r in leaves if in_period(r, start, end)]
     totals = Tally()
-    by_month: dict[str, Tally] = {}
+    by_month: dict[str, Tally] = {m: Tally() for m in months(start, end)}  # quiet ones too
     by_agreement: dict[str, Tally] = {}
     for index, record in chosen:
         row = rows.get(index)
@@ -521,16 +535,19 @@ def oversight_plot_png(report: OversightReport) -> bytes:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-    months = sorted(report.by_month)
-    disclosed = [report.by_month[m].disclosed for m in months]
-    refused = [report.by_month[m].refused for m in months]
-    x = range(len(months))
+    labels = sorted(report.by_month)
+    disclosed = [report.by_month[m].disclosed for m in labels]
+    refused = [report.by_month[m].refused for m in labels]
+    x = range(len(labels))
     fig, ax = plt.subplots(figsize=(7, 2.8), dpi=100)
     ax.bar([i - 0.2 for i in x], disclosed, width=0.4, label="disclosed", color="#35608d")
     ax.bar([i + 0.2 for i in x], refused, width=0.4, label="refused", color="#a23b3b")
-    ax.set_xticks(list(x), months, rotation=45 if len(months) > 8 else 0)
+    step = max(math.ceil(len(labels) / 12), 1)  # at most a dozen labels, however long
+    ax.set_xticks(list(x)[::step], labels[::step], rotation=45 if len(labels) > 6 else 0)
     ax.set_ylabel("requests")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(frameon=False)
     fig.tight_layout()
     buf = io.BytesIO()
