@@ -167,7 +167,20 @@ def synth(
         summary = generate(
             taxpayers=taxpayers, requests=requests, seed=seed, out=out, progress=update
         )
-    console.print(summary)
+    console.print(
+        f"{summary.taxpayers:,} taxpayers ({summary.itin_filers:,} ITIN filers), "
+        f"{summary.addresses:,} addresses, {summary.requests:,} requests "
+        f"({summary.tin_supplied:,} with a TIN), seed {summary.seed}, {summary.seconds:.1f} s"
+    )
+    console.print(
+        doc_table(
+            sorted((k, f"{v:,}") for k, v in summary.expected.items()),
+            "expected outcome",
+            "requests",
+        )
+    )
+    for path in summary.files:
+        console.print(f"  {path}")
 
 
 @agreement_app.command("load")

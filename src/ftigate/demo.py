@@ -145,6 +145,7 @@ def run_demo(
     )
     checkpoint_path = out / "checkpoint.txt"
     checkpoint_path.write_text(released.checkpoint, encoding="utf-8")
+    overseer = st.run("verify as an overseer", lambda: verify_as_overseer(gw, out, response_dir))
 
     summary = {
         "batch_id": batch_id,
@@ -155,12 +156,39 @@ def run_demo(
         "estimated_false_disclosures": matched.estimated_false_disclosures,
         "review": {"approved": reviewed.approved, "withheld": reviewed.withheld},
         "evaluation": {k: v for k, v in evaluation.items() if not isinstance(v, dict)},
+        "overseer": overseer,
         "seconds": st.seconds,
-        "files": [str(p) for p in (*files, checkpoint_path, report_path, decisions_csv)],
+        "files": [
+            str(p) for p in (*files, checkpoint_path, out / "log.vkey", report_path, decisions_csv)
+        ],
     }
     print_summary(console, summary, evaluation)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return summary
+
+
+def verify_as_overseer(gw: Gateway, out: Path, response_dir: Path) -> dict[str, Any]:
+    """What an overseer does: recompute the ledger from storage, and check the response's
+    proofs offline against the log's public key (``log.vkey``), as ``ftigate-verify`` would."""
+    from ftigate.ledger import note
+    from ftigate.ledger.bundle import verify_response_manifest
+    from ftigate.ledger.verify import verify_ledger
+
+    verifier = note.NoteSigner(gw.settings.log_origin, gw.signing_key).verifier
+    (out / "log.vkey").write_text(verifier.vkey + "\n", encoding="utf-8")
+    with gw.reading() as conn:
+        report = verify_ledger(
+            conn, [verifier], origin=gw.settings.log_origin, hmac_key=gw.tin_hmac_key
+        )
+    manifest = json.loads((response_dir / "response_manifest.json").read_text(encoding="utf-8"))
+    pinned = note.NoteVerifier.from_vkey((out / "log.vkey").read_text(encoding="utf-8").strip())
+    proven, findings = verify_response_manifest(manifest, [pinned])
+    return {
+        "ledger_ok": report.ok,
+        "leaves_checked": report.leaves,
+        "response_leaves_proven": proven,
+        "response_findings": len(findings),
+    }
 
 
 def demo_officer_choices(gw: Gateway, batch_id: str) -> tuple[list[str], list[str]]:
@@ -214,6 +242,12 @@ def print_summary(console: Console, s: dict[str, Any], evaluation: dict[str, Any
         f"recall {evaluation['recall']:.4f}, "
         f"wrong-person disclosures {evaluation['wrong_person']}, forbidden disclosures "
         f"{evaluation['forbidden_disclosed']}"
+    )
+    o = s["overseer"]
+    console.print(
+        f"overseer: ledger verify {'OK' if o['ledger_ok'] else 'FAILED'} over "
+        f"{o['leaves_checked']} leaves; {o['response_leaves_proven']} response rows proven "
+        "included offline against log.vkey"
     )
     times = Table("stage", "seconds")
     for k, v in s["seconds"].items():

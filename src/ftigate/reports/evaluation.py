@@ -5,9 +5,12 @@ DISCLOSE, REFUSE or NOT_DISCLOSED). Rows pair with decisions by request_id and o
 duplicated request id pairs its first truth row with its first decision.
 
 A *wrong-person disclosure* is a DISCLOSE whose person is not the truth's person (including any
-disclosure for someone not in the register). A *forbidden disclosure* is a DISCLOSE where the
-truth says the request must be refused. Precision is correct disclosures over all disclosures;
-recall is correct disclosures over requests whose truth is DISCLOSE.
+disclosure for someone not in the register). An *unwarranted disclosure* names the right person
+on a request that should not have been disclosed (an ambiguous twin or father/son request, a
+contradictory TIN): right by luck, which is still an error. A *forbidden disclosure* is a
+DISCLOSE where the truth says the request must be refused. A disclosure is *correct* only when
+it names the truth's person and the truth says DISCLOSE. Precision is correct disclosures over
+all disclosures; recall is correct disclosures over requests whose truth is DISCLOSE.
 """
 
 from __future__ import annotations
@@ -52,22 +55,22 @@ def _pair(decisions: Iterable[Scored], truth: pd.DataFrame) -> pd.DataFrame:
 
 def _rates(frame: pd.DataFrame) -> dict[str, Any]:
     disclosed = frame["outcome"] == "DISCLOSE"
-    correct = disclosed & (frame["dtin"] == frame["tin"]) & (frame["tin"] != "")
     should = frame["expected"] == "DISCLOSE"
+    right_person = disclosed & (frame["dtin"] == frame["tin"]) & (frame["tin"] != "")
+    correct = right_person & should
     n_disc = int(disclosed.sum())
     return {
         "requests": len(frame),
         "disclosed": n_disc,
         "correct": int(correct.sum()),
-        "wrong_person": int((disclosed & ~correct).sum()),
+        "wrong_person": int((disclosed & ~right_person).sum()),
+        "unwarranted": int((right_person & ~should).sum()),
         "forbidden_disclosed": int((disclosed & (frame["expected"] == "REFUSE")).sum()),
         "review": int((frame["outcome"] == "REVIEW").sum()),
         "should_disclose": int(should.sum()),
         "precision": round(float(correct.sum()) / n_disc, 5) if n_disc else 1.0,
-        "recall": round(float((correct & should).sum()) / float(should.sum()), 5)
-        if should.any()
-        else 1.0,
-        "wrong_person_rate": round(float((disclosed & ~correct).sum()) / n_disc, 5)
+        "recall": round(float(correct.sum()) / float(should.sum()), 5) if should.any() else 1.0,
+        "wrong_person_rate": round(float((disclosed & ~right_person).sum()) / n_disc, 5)
         if n_disc
         else 0.0,
     }
