@@ -57,7 +57,6 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import duckdb
@@ -67,37 +66,29 @@ from splink.internals.exceptions import SplinkException
 
 from ftigate.config import Settings
 from ftigate.errors import BackendError, FtigateError, NotFound
-from ftigate.linkage import addresses, names
-from ftigate.linkage.features import LIST_COLUMNS, request_row
-from ftigate.linkage.settings import (
-    LEVEL_GENDERED,
-    PREPARED_COLUMNS,
-    TF_COLUMNS,
-    UNIQUE_ID,
-    linkage_settings,
+from ftigate.linkage.prepared import (
+    LINKAGE_DIR,
+    MODEL_FILE,
+    PREPARED_ADDRESSES,
+    PREPARED_TAXPAYERS,
+    VALUE_MAPS,
+    prepared_is_current,
+    requests_table,
+    write_prepared_meta,
 )
+from ftigate.linkage.scoring import (
+    IN_REGISTER_PRIOR,
+    SEED,
+    U_MAX_PAIRS,
+    candidates_from_rows,
+    candidates_sql,
+    level_labels,
+    save_model,
+)
+from ftigate.linkage.settings import PREPARED_COLUMNS, TF_COLUMNS, linkage_settings
 from ftigate.model import Candidate, Request
 
 log = logging.getLogger(__name__)
-
-PREPARE_VERSION = 5
-"""Bump when prepared tables change meaning; a snapshot prepared by another version is redone."""
-IN_REGISTER_PRIOR = 0.5
-"""Prior share of requests whose person is in the register (sets lambda; see the docstring)."""
-U_MAX_PAIRS = 2e6
-SEED = 6103
-TOP_K = 5
-"""Candidates kept per request (the supplied TIN's owner is kept as well)."""
-
-LINKAGE_DIR = "linkage"
-PREPARED_TAXPAYERS = "taxpayers.parquet"
-PREPARED_ADDRESSES = "addresses.parquet"
-PREPARED_META = "prepared.json"
-MODEL_FILE = "model.json"
-
-# Levels that mean "another person" whatever the score (labels from settings.py).
-_DOB_CONFLICT_LABELS = frozenset({"same year", "different"})
-_NAME_CONFLICT_LABELS = frozenset({"different", LEVEL_GENDERED})
 
 _DIGITS = re.compile(r"\d{4,}")
 
@@ -159,55 +150,6 @@ def _q(path: Path) -> str:
 
 
 # --------------------------------------------------------------------------- prepare
-
-
-def _given_map(values: list[str], *, middle: bool) -> pa.Table:
-    parsed = [names.parse_given_field(v, middle=middle) for v in values]
-    return pa.table(
-        {
-            "raw": pa.array(values, pa.string()),
-            "tokens": pa.array([list(p.tokens) for p in parsed], pa.list_(pa.string())),
-            "suffix": pa.array([p.suffix or None for p in parsed], pa.string()),
-            "first_keys": pa.array([list(p.first_keys) for p in parsed], pa.list_(pa.string())),
-            "all_keys": pa.array([list(p.all_keys) for p in parsed], pa.list_(pa.string())),
-        }
-    )
-
-
-def _surname_map(values: list[str]) -> pa.Table:
-    parsed = [names.parse_surname_field(v) for v in values]
-    return pa.table(
-        {
-            "raw": pa.array(values, pa.string()),
-            "parts": pa.array([list(p.parts) for p in parsed], pa.list_(pa.string())),
-            "suffix": pa.array([p.suffix or None for p in parsed], pa.string()),
-            "keys": pa.array([list(p.keys) for p in parsed], pa.list_(pa.string())),
-            "compact": pa.array(
-                [names.surname_compact(p.parts) or None for p in parsed], pa.string()
-            ),
-        }
-    )
-
-
-def _simple_map(values: list[str], fn: Any) -> pa.Table:
-    return pa.table(
-        {
-            "raw": pa.array(values, pa.string()),
-            "value": pa.array([fn(v) or None for v in values], pa.string()),
-        }
-    )
-
-
-def _street_map(values: list[str]) -> pa.Table:
-    """Distinct street lines -> (number, standardised street), by the same function as requests."""
-    parsed = [addresses.parse_street_line(v) for v in values]
-    return pa.table(
-        {
-            "raw": pa.array(values, pa.string()),
-            "number": pa.array([p[0] or None for p in parsed], pa.string()),
-            "street": pa.array([p[1] or None for p in parsed], pa.string()),
-        }
-    )
 
 
 def _distinct(con: duckdb.DuckDBPyConnection, table: str, column: str) -> list[str]:
@@ -279,16 +221,6 @@ LEFT JOIN hist h ON h.tin = b.tin;
 """
 
 
-def _prepared_is_current(out: Path) -> bool:
-    meta = out / PREPARED_META
-    if not meta.exists() or not (out / PREPARED_TAXPAYERS).exists():
-        return False
-    try:
-        return bool(json.loads(meta.read_text())["prepare_version"] == PREPARE_VERSION)
-    except (ValueError, KeyError):
-        return False
-
-
 def prepare_register(snapshot_dir: Path, settings: Settings) -> None:
     """Write the prepared linkage tables of a snapshot under ``snapshot_dir/linkage/``.
 
@@ -301,38 +233,14 @@ def prepare_register(snapshot_dir: Path, settings: Settings) -> None:
         if not f.exists():
             raise NotFound(f"register snapshot file {f.name} is missing", file=str(f))
     out = snapshot_dir / LINKAGE_DIR
-    if _prepared_is_current(out):
+    if prepared_is_current(out):
         return
     out.mkdir(parents=True, exist_ok=True)
     with translate_errors("prepare_register"), connect(settings) as con:
         _run(con, f"CREATE VIEW src_taxpayers AS SELECT * FROM read_parquet({_q(taxpayers)})")
         _run(con, f"CREATE VIEW src_addresses AS SELECT * FROM read_parquet({_q(addrs)})")
-        con.register(
-            "first_map", _given_map(_distinct(con, "src_taxpayers", "first_name"), middle=False)
-        )
-        con.register(
-            "middle_map", _given_map(_distinct(con, "src_taxpayers", "middle_name"), middle=True)
-        )
-        con.register("last_map", _surname_map(_distinct(con, "src_taxpayers", "last_name")))
-        con.register(
-            "suffix_map",
-            _simple_map(_distinct(con, "src_taxpayers", "suffix"), names.parse_suffix_field),
-        )
-        con.register("street_lines", _street_map(_distinct(con, "src_addresses", "street")))
-        con.register(
-            "zip_map",
-            _simple_map(
-                _distinct(con, "src_addresses", "CAST(zip AS VARCHAR)"), addresses.normalize_zip
-            ),
-        )
-        con.register(
-            "city_map",
-            _simple_map(_distinct(con, "src_addresses", "city"), addresses.normalize_city),
-        )
-        con.register(
-            "state_map",
-            _simple_map(_distinct(con, "src_addresses", "state"), addresses.normalize_state),
-        )
+        for name, (table, column, build) in VALUE_MAPS.items():
+            con.register(name, build(_distinct(con, f"src_{table}", f"CAST({column} AS VARCHAR)")))
         _run(con, _PREPARE_SQL)
         cols = ", ".join(PREPARED_COLUMNS)
         _run(
@@ -355,12 +263,7 @@ def prepare_register(snapshot_dir: Path, settings: Settings) -> None:
             )
         n_tp = con.execute("SELECT count(*) FROM prepared").fetchall()[0]
         n_ad = con.execute("SELECT count(*) FROM addr").fetchall()[0]
-    meta = {
-        "prepare_version": PREPARE_VERSION,
-        "taxpayers": n_tp[0] if n_tp else 0,
-        "addresses": n_ad[0] if n_ad else 0,
-    }
-    (out / PREPARED_META).write_text(json.dumps(meta, sort_keys=True, indent=2) + "\n")
+    write_prepared_meta(out, n_tp[0] if n_tp else 0, n_ad[0] if n_ad else 0)
 
 
 # --------------------------------------------------------------------------- train
@@ -382,58 +285,6 @@ def _linker_on(
         tf_sdf = db_api.register(f"tf_{col}_lookup", dataset_display_name=f"tf_{col}_lookup")
         linker.table_management.register_term_frequency_lookup(tf_sdf, col)
     return linker, db_api
-
-
-def regularise_u(model: dict[str, Any], pairs_sampled: float) -> dict[str, Any]:
-    """Fill u for levels never seen in the sample, and keep each comparison's weights monotone.
-
-    A level that no sampled pair of different people reached has u below about 3/n (the "rule
-    of three": the 95% upper bound after n trials with no event); we use that bound, which
-    gives the level *less* weight than a smaller guess would. Then, walking each comparison
-    from its most to its least specific level, a level may not weigh more than the one above
-    it ("one surname only" is rarer by chance than "exact" in a register with few compound
-    surnames, but it is not better evidence); its u is raised until it weighs the same.
-
-    >>> m = {"comparisons": [{"comparison_levels": [
-    ...     {"is_null_level": True},
-    ...     {"m_probability": 0.8, "u_probability": 0.01},
-    ...     {"m_probability": 0.1, "u_probability": 0.0001},
-    ...     {"m_probability": 0.1}]}]}
-    >>> [lvl.get("u_probability") for lvl in regularise_u(m, 3e6)["comparisons"][0]
-    ...  ["comparison_levels"]]
-    [None, 0.01, 0.00125, 0.00125]
-    """
-    floor = 3.0 / pairs_sampled
-    for comparison in model["comparisons"]:
-        best_ratio = float("inf")
-        for level in comparison["comparison_levels"]:
-            if level.get("is_null_level"):
-                continue
-            m = float(level["m_probability"])
-            u = level.get("u_probability")
-            u = floor if u is None or u <= 0 else float(u)
-            if m / u > best_ratio:
-                u = m / best_ratio
-            best_ratio = min(best_ratio, m / u)
-            level["u_probability"] = u
-    return model
-
-
-def _canonical_model(raw: dict[str, Any]) -> dict[str, Any]:
-    """The saved model with link_only restored and floats rounded, for stable bytes."""
-
-    def walk(v: Any) -> Any:
-        if isinstance(v, float):
-            return float(f"{v:.10g}")
-        if isinstance(v, dict):
-            return {k: walk(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [walk(x) for x in v]
-        return v
-
-    model: dict[str, Any] = walk(raw)
-    model["link_type"] = "link_only"
-    return model
 
 
 def train(snapshot_dir: Path, settings: Settings) -> Path:
@@ -459,77 +310,10 @@ def train(snapshot_dir: Path, settings: Settings) -> Path:
             max_pairs=U_MAX_PAIRS, seed=SEED, min_count_per_level=None, num_chunks=1
         )
         raw = linker.misc.save_model_to_json(None)
-    model = _canonical_model(regularise_u(raw, U_MAX_PAIRS))
-    tmp = model_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(model, sort_keys=True, indent=2) + "\n")
-    tmp.replace(model_path)
-    return model_path
+    return save_model(raw, model_path)
 
 
 # --------------------------------------------------------------------------- match
-
-
-def _requests_table(requests: Sequence[Request]) -> pa.Table:
-    rows = [request_row(r) for r in requests]
-    return pa.table(
-        {
-            col: pa.array(
-                [r[col] for r in rows],
-                pa.list_(pa.string()) if col in LIST_COLUMNS else pa.string(),
-            )
-            for col in PREPARED_COLUMNS
-        }
-    )
-
-
-def _level_labels(linker: Linker) -> dict[str, tuple[str, dict[int, str]]]:
-    """Per comparison: its gamma CASE expression and gamma value -> level label."""
-    out: dict[str, tuple[str, dict[int, str]]] = {}
-    for comparison in linker._settings_obj.comparisons:
-        labels = {
-            level.comparison_vector_value: level.label_for_charts
-            for level in comparison.comparison_levels
-        }
-        out[comparison.output_column_name] = (comparison._case_statement, labels)
-    return out
-
-
-_CANDIDATES_SQL = """
-WITH ranked AS (
-  SELECT p.unique_id_l, p.unique_id_r, p.match_probability, p.match_weight,
-    row_number() OVER (
-      PARTITION BY p.unique_id_l
-      ORDER BY p.match_probability DESC, p.match_weight DESC, p.unique_id_r) AS rk
-  FROM {preds} p
-),
-kept AS (
-  SELECT r.*, q.tin_key AS supplied_tin
-  FROM ranked r JOIN req q ON q.unique_id = r.unique_id_l
-  WHERE r.rk <= {top_k} OR r.unique_id_r = q.tin_key
-),
-pairs AS (
-  SELECT k.*, {pair_columns}
-  FROM kept k JOIN req l ON l.unique_id = k.unique_id_l JOIN reg r ON r.unique_id = k.unique_id_r
-),
-corroborated AS (
-  SELECT DISTINCT k.unique_id_l, k.unique_id_r
-  FROM kept k
-  JOIN req q ON q.unique_id = k.unique_id_l
-  JOIN hist_addr a ON a.tin = k.unique_id_r
-  WHERE q.addr_num IS NOT NULL AND a.addr_num = q.addr_num
-    AND (a.addr_street = q.addr_street
-         OR jaro_winkler_similarity(a.addr_street, q.addr_street) >= 0.9)
-    AND (a.addr_zip = q.addr_zip OR (a.addr_city = q.addr_city AND a.addr_state = q.addr_state))
-)
-SELECT p.unique_id_l, p.unique_id_r, p.match_probability, p.match_weight, p.supplied_tin,
-       c.unique_id_r IS NOT NULL AS corroborated, {gammas}
-FROM pairs p
-LEFT JOIN corroborated c ON c.unique_id_l = p.unique_id_l AND c.unique_id_r = p.unique_id_r
-ORDER BY p.unique_id_l, p.rk
-"""
-"""Top candidates per request, with the comparison levels re-evaluated on just those pairs
-(Splink 5 keeps per-comparison weights, not levels, in its predictions) and corroboration
-against every address in each candidate's history."""
 
 
 def match(
@@ -546,13 +330,11 @@ def match(
             raise NotFound(
                 f"linkage file {f.name} is missing: prepare and train first", file=str(f)
             )
-    result: dict[int, list[Candidate]] = {r.line: [] for r in requests}
     if not requests:
-        return result
-    by_uid = {f"r{r.line}": r for r in requests}
+        return {}
     model = json.loads(model_path.read_text())
     with translate_errors("match"), connect(settings) as con:
-        con.register("req_arrow", _requests_table(requests))
+        con.register("req_arrow", requests_table(requests))
         _run(con, "CREATE TABLE req AS SELECT * FROM req_arrow")
         _run(con, f"CREATE TABLE reg AS SELECT * FROM read_parquet({_q(prepared)})")
         _run(
@@ -562,34 +344,6 @@ def match(
         linker, _ = _linker_on(con, out, [("req", "requests"), ("reg", "register")], model)
         sdfs = list(linker._input_tables_dict.values())
         preds = linker.inference.predict_between(sdfs[0], sdfs[1], warning_mode="never")
-        labels = _level_labels(linker)
-        pair_columns = ", ".join(
-            f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in PREPARED_COLUMNS if c != UNIQUE_ID
-        )
-        gammas = ", ".join(case for case, _ in labels.values())
-        rows = con.execute(
-            _CANDIDATES_SQL.format(
-                preds=preds.physical_name, top_k=TOP_K, pair_columns=pair_columns, gammas=gammas
-            )
-        ).fetchall()
-    comparisons = list(labels)
-    for row in rows:
-        uid_l, tin, prob, weight, supplied, corroborated = row[:6]
-        evidence = {
-            c: labels[c][1].get(int(g), str(g)) for c, g in zip(comparisons, row[6:], strict=True)
-        }
-        req = by_uid[uid_l]
-        result[req.line].append(
-            Candidate(
-                tin=tin,
-                probability=float(prob),
-                match_weight=float(weight),
-                dob_conflict=evidence.get("dob") in _DOB_CONFLICT_LABELS,
-                address_corroborated=bool(corroborated),
-                supplied_tin_matches=None if supplied is None else supplied == tin,
-                evidence=MappingProxyType(evidence),
-                name_conflict=evidence.get("first_name") in _NAME_CONFLICT_LABELS,
-                suffix_conflict=evidence.get("suffix") == "different",
-            )
-        )
-    return result
+        labels = level_labels(linker)
+        rows = con.execute(candidates_sql(preds.physical_name, labels)).fetchall()
+    return candidates_from_rows(rows, labels, requests)

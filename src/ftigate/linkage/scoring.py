@@ -1,0 +1,212 @@
+"""What both backends do around Splink: fix the model's numbers, pick candidates, read them.
+
+The backends differ in how they run SQL, not in what they compute. This module holds the parts
+that must not differ between DuckDB and Spark, so a decision does not depend on the engine:
+
+* the training constants (seeded u sampling, the in-register prior) and the post-processing of
+  a trained model (:func:`regularise_u`, :func:`canonical_model`, :func:`save_model`);
+* :func:`candidates_sql`, the one query that keeps the top candidates per request, re-evaluates
+  their comparison levels and checks corroboration against the address history — written in
+  the SQL that DuckDB and Spark share (the Spark backend registers ``jaro_winkler_similarity``
+  for it);
+* :func:`candidates_from_rows`, which turns that query's rows into :class:`Candidate` values.
+
+Why the model is trained this way is explained in :mod:`ftigate.linkage.duckdb_backend`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ftigate.linkage.settings import LEVEL_GENDERED, PREPARED_COLUMNS, UNIQUE_ID
+from ftigate.model import Candidate, Request
+
+IN_REGISTER_PRIOR = 0.5
+"""Prior share of requests whose person is in the register (sets lambda)."""
+U_MAX_PAIRS = 2e6
+SEED = 6103
+TOP_K = 5
+"""Candidates kept per request (the supplied TIN's owner is kept as well)."""
+
+# Levels that mean "another person" whatever the score (labels from settings.py).
+DOB_CONFLICT_LABELS = frozenset({"same year", "different"})
+NAME_CONFLICT_LABELS = frozenset({"different", LEVEL_GENDERED})
+
+
+def regularise_u(model: dict[str, Any], pairs_sampled: float) -> dict[str, Any]:
+    """Fill u for levels never seen in the sample, and keep each comparison's weights monotone.
+
+    A level that no sampled pair of different people reached has u below about 3/n (the "rule
+    of three": the 95% upper bound after n trials with no event); we use that bound, which
+    gives the level *less* weight than a smaller guess would. Then, walking each comparison
+    from its most to its least specific level, a level may not weigh more than the one above
+    it ("one surname only" is rarer by chance than "exact" in a register with few compound
+    surnames, but it is not better evidence); its u is raised until it weighs the same.
+
+    >>> m = {"comparisons": [{"comparison_levels": [
+    ...     {"is_null_level": True},
+    ...     {"m_probability": 0.8, "u_probability": 0.01},
+    ...     {"m_probability": 0.1, "u_probability": 0.0001},
+    ...     {"m_probability": 0.1}]}]}
+    >>> [lvl.get("u_probability") for lvl in regularise_u(m, 3e6)["comparisons"][0]
+    ...  ["comparison_levels"]]
+    [None, 0.01, 0.00125, 0.00125]
+    """
+    floor = 3.0 / pairs_sampled
+    for comparison in model["comparisons"]:
+        best_ratio = float("inf")
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            m = float(level["m_probability"])
+            u = level.get("u_probability")
+            u = floor if u is None or u <= 0 else float(u)
+            if m / u > best_ratio:
+                u = m / best_ratio
+            best_ratio = min(best_ratio, m / u)
+            level["u_probability"] = u
+    return model
+
+
+def canonical_model(raw: dict[str, Any]) -> dict[str, Any]:
+    """The saved model with link_only restored and floats rounded, for stable bytes."""
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, float):
+            return float(f"{v:.10g}")
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        return v
+
+    model: dict[str, Any] = walk(raw)
+    model["link_type"] = "link_only"
+    return model
+
+
+def save_model(raw: dict[str, Any], model_path: Path) -> Path:
+    """Regularise, canonicalise and write a trained model atomically; returns its path."""
+    model = canonical_model(regularise_u(raw, U_MAX_PAIRS))
+    tmp = model_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(model, sort_keys=True, indent=2) + "\n")
+    tmp.replace(model_path)
+    return model_path
+
+
+def level_labels(linker: Any) -> dict[str, tuple[str, dict[int, str]]]:
+    """Per comparison of a Splink linker: its gamma CASE expression (in the linker's dialect)
+    and gamma value -> level label."""
+    out: dict[str, tuple[str, dict[int, str]]] = {}
+    for comparison in linker._settings_obj.comparisons:
+        labels = {
+            level.comparison_vector_value: level.label_for_charts
+            for level in comparison.comparison_levels
+        }
+        out[comparison.output_column_name] = (comparison._case_statement, labels)
+    return out
+
+
+_CANDIDATES_SQL = """
+WITH ranked AS (
+  SELECT p.unique_id_l, p.unique_id_r, p.match_probability, p.match_weight,
+    row_number() OVER (
+      PARTITION BY p.unique_id_l
+      ORDER BY p.match_probability DESC, p.match_weight DESC, p.unique_id_r) AS rk
+  FROM {preds} p
+),
+kept AS (
+  SELECT r.*, q.tin_key AS supplied_tin
+  FROM ranked r JOIN {req} q ON q.unique_id = r.unique_id_l
+  WHERE r.rk <= {top_k} OR r.unique_id_r = q.tin_key
+),
+pairs AS (
+  SELECT k.*, {pair_columns}
+  FROM kept k
+  JOIN {req} l ON l.unique_id = k.unique_id_l
+  JOIN {reg} r ON r.unique_id = k.unique_id_r
+),
+corroborated AS (
+  SELECT DISTINCT k.unique_id_l, k.unique_id_r
+  FROM kept k
+  JOIN {req} q ON q.unique_id = k.unique_id_l
+  JOIN {hist} a ON a.tin = k.unique_id_r
+  WHERE q.addr_num IS NOT NULL AND a.addr_num = q.addr_num
+    AND (a.addr_street = q.addr_street
+         OR jaro_winkler_similarity(a.addr_street, q.addr_street) >= 0.9)
+    AND (a.addr_zip = q.addr_zip OR (a.addr_city = q.addr_city AND a.addr_state = q.addr_state))
+)
+SELECT p.unique_id_l, p.unique_id_r, p.match_probability, p.match_weight, p.supplied_tin,
+       c.unique_id_r IS NOT NULL AS corroborated, {gammas}
+FROM pairs p
+LEFT JOIN corroborated c ON c.unique_id_l = p.unique_id_l AND c.unique_id_r = p.unique_id_r
+ORDER BY p.unique_id_l, p.rk
+"""
+
+
+def candidates_sql(
+    preds: str,
+    labels: Mapping[str, tuple[str, dict[int, str]]],
+    *,
+    req: str = "req",
+    reg: str = "reg",
+    hist: str = "hist_addr",
+    top_k: int = TOP_K,
+) -> str:
+    """Top candidates per request, with the comparison levels re-evaluated on just those pairs
+    (Splink 5 keeps per-comparison weights, not levels, in its predictions) and corroboration
+    against every address in each candidate's history.
+
+    ``preds`` is Splink's prediction table; ``req``, ``reg`` and ``hist`` name the prepared
+    requests, the prepared register and its address history. Rows come out as
+    ``unique_id_l, unique_id_r, match_probability, match_weight, supplied_tin, corroborated``
+    followed by one gamma per comparison, in ``labels`` order.
+    """
+    pair_columns = ", ".join(
+        f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in PREPARED_COLUMNS if c != UNIQUE_ID
+    )
+    gammas = ", ".join(case for case, _ in labels.values())
+    return _CANDIDATES_SQL.format(
+        preds=preds,
+        req=req,
+        reg=reg,
+        hist=hist,
+        top_k=top_k,
+        pair_columns=pair_columns,
+        gammas=gammas,
+    )
+
+
+def candidates_from_rows(
+    rows: Iterable[Sequence[Any]],
+    labels: Mapping[str, tuple[str, dict[int, str]]],
+    requests: Sequence[Request],
+) -> dict[int, list[Candidate]]:
+    """The rows of :func:`candidates_sql` as candidates per ``Request.line``, in row order."""
+    result: dict[int, list[Candidate]] = {r.line: [] for r in requests}
+    by_uid = {f"r{r.line}": r for r in requests}
+    comparisons = list(labels)
+    for row in rows:
+        uid_l, tin, prob, weight, supplied, corroborated = row[:6]
+        evidence = {
+            c: labels[c][1].get(int(g), str(g)) for c, g in zip(comparisons, row[6:], strict=True)
+        }
+        req = by_uid[uid_l]
+        result[req.line].append(
+            Candidate(
+                tin=tin,
+                probability=float(prob),
+                match_weight=float(weight),
+                dob_conflict=evidence.get("dob") in DOB_CONFLICT_LABELS,
+                address_corroborated=bool(corroborated),
+                supplied_tin_matches=None if supplied is None else supplied == tin,
+                evidence=MappingProxyType(evidence),
+                name_conflict=evidence.get("first_name") in NAME_CONFLICT_LABELS,
+                suffix_conflict=evidence.get("suffix") == "different",
+            )
+        )
+    return result
