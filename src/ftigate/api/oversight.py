@@ -7,12 +7,14 @@ Proofs are RFC 9162 (inclusion and consistency), hashes in base64, verifiable of
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from ftigate.api.deps import Gw, allow
 from ftigate.api.schemas import ERRORS, CheckpointOut, ConsistencyOut, InclusionOut, LeafOut
+from ftigate.service import oversight as oversight_service
 from ftigate.service import views
 from ftigate.service.accounts import ADMIN, AUDITOR, OFFICER
 from ftigate.service.context import Principal
@@ -82,3 +84,37 @@ def get_report(gw: Gw, principal: ReportReader, batch_id: str) -> dict[str, Any]
     """Auditor, admin or officer: the same data as ``ftigate batch report``'s JSON."""
     data = views.report(gw, principal, batch_id).to_json()
     return {k: v for k, v in data.items() if k != "evaluation"}
+
+
+# --- oversight numbers (auditors only; see ftigate.reports.oversight) ----------------------
+
+Auditor = Annotated[Principal, allow(AUDITOR, event="REPORT_READ")]
+
+
+@router.get(
+    "/v1/reports/oversight",
+    summary="Oversight numbers for a period: requests, refusals by code, disclosures, "
+    "reviews, remediations, by month and agreement (no FTI)",
+)
+def get_oversight(
+    gw: Gw,
+    principal: Auditor,
+    start: Annotated[date, Query(alias="from", description="First day (UTC).")],
+    end: Annotated[date, Query(alias="to", description="Last day, inclusive (UTC).")],
+) -> dict[str, Any]:
+    """Auditor only: the same data as ``ftigate report oversight``'s JSON."""
+    return oversight_service.oversight_report(gw, principal, start, end).to_json()
+
+
+@router.get(
+    "/v1/reports/annual",
+    summary="The 26 U.S.C. 6103(p)(3)(C) table of a calendar year "
+    "(Disclosure To/For, subsection, Bulk, Other, Total)",
+)
+def get_annual(
+    gw: Gw,
+    principal: Auditor,
+    year: Annotated[int, Query(ge=1901, le=9999, description="Calendar year (UTC).")],
+) -> dict[str, Any]:
+    """Auditor only: the same data as ``ftigate report annual --out FILE.json``."""
+    return oversight_service.annual_report(gw, principal, year).to_json()
