@@ -41,7 +41,8 @@ def test_po_box_and_missing_number() -> None:
 
 
 def test_ordinal_and_directional_words() -> None:
-    assert parse_street_line("10 West Fifth Avenue")[1] == "W 5TH AVE"
+    assert parse_street_line("10 West Fifth Avenue")[1] == "W FIFTH AVE"
+    assert parse_street_line("10 W 5th Ave")[1] == "W FIFTH AVE"
 
 
 def test_zip_and_state_normalisation() -> None:

@@ -5,7 +5,9 @@ Two records of one address differ in spelling, not in substance: "123 North Main
 and "123 N Main St #4" are the same door. We split off the house number with a regular
 expression (the same pattern the backend runs in SQL over millions of register rows, see
 :data:`NUMBER_PATTERN`), tag the rest with ``usaddress`` and standardise every street token
-with USPS Publication 28 abbreviations (STREET -> ST, NORTH -> N, FIRST -> 1ST). The rest of
+with USPS Publication 28 abbreviations where a word is a street type or a directional by its
+position (STREET -> ST, NORTH -> N; "Lake" in "Lake Shore Dr" is a name and stays), and ordinals
+1-10 as words (5TH -> FIFTH). The rest of
 the street line is parsed per *distinct* value, so a register shares the work among everyone
 on one street.
 
@@ -18,12 +20,14 @@ Example:
     ...                   "55101-1234")
     >>> a.number, a.street, a.unit, a.city, a.state, a.zip5
     ('123', 'N MAIN ST', '4B', 'ST PAUL', 'MN', '55101')
+    >>> parse_address("9 Lake Center Road", "", "", "", "").street
+    'LAKE CENTER RD'
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -34,8 +38,7 @@ NUMBER_PATTERN = r"^([0-9]+(?:-[0-9]+)?[A-Z]?)(?: +(.*))?$"
 """House number and the rest of a normalised (upper-case) street line; RE2- and re-compatible."""
 _NUMBER_RE = re.compile(NUMBER_PATTERN)
 
-STREET_ABBREVIATIONS: Mapping[str, str] = {
-    # suffixes (USPS Pub. 28, C1: the common ones)
+STREET_TYPES: Mapping[str, str] = {
     "ALLEY": "ALY",
     "AVENUE": "AVE",
     "AV": "AVE",
@@ -86,7 +89,10 @@ STREET_ABBREVIATIONS: Mapping[str, str] = {
     "VILLAGE": "VLG",
     "VISTA": "VIS",
     "WALK": "WALK",
-    # directionals
+}
+"""Street-type spellings -> the USPS standard (Pub. 28, C1: the common ones)."""
+
+DIRECTIONALS: Mapping[str, str] = {
     "NORTH": "N",
     "SOUTH": "S",
     "EAST": "E",
@@ -95,23 +101,33 @@ STREET_ABBREVIATIONS: Mapping[str, str] = {
     "NORTHWEST": "NW",
     "SOUTHEAST": "SE",
     "SOUTHWEST": "SW",
-    # ordinal street names
-    "FIRST": "1ST",
-    "SECOND": "2ND",
-    "THIRD": "3RD",
-    "FOURTH": "4TH",
-    "FIFTH": "5TH",
-    "SIXTH": "6TH",
-    "SEVENTH": "7TH",
-    "EIGHTH": "8TH",
-    "NINTH": "9TH",
-    "TENTH": "10TH",
-    # PO boxes
+}
+"""Directional spellings -> the USPS standard."""
+
+ORDINALS: Mapping[str, str] = {
+    "1ST": "FIRST",
+    "2ND": "SECOND",
+    "3RD": "THIRD",
+    "4TH": "FOURTH",
+    "5TH": "FIFTH",
+    "6TH": "SIXTH",
+    "7TH": "SEVENTH",
+    "8TH": "EIGHTH",
+    "9TH": "NINTH",
+    "10TH": "TENTH",
+}
+"""Numbered street names 1-10 -> the word ("5TH" -> "FIFTH"), so "5th" and "Fifth" agree and a
+typo in "Fifth" still looks like "FIFTH"."""
+
+STREET_ABBREVIATIONS: Mapping[str, str] = {
+    **STREET_TYPES,
+    **DIRECTIONALS,
+    **{num: word for num, word in ORDINALS.items()},
     "POST": "PO",
     "P": "P",
     "OFFICE": "OFFICE",
 }
-"""Street-token spellings -> the USPS standard abbreviation, applied to every street token."""
+"""Every street-token spelling we standardise, whatever its position (for reference)."""
 
 UNIT_DESIGNATORS: frozenset[str] = frozenset(
     {
@@ -267,8 +283,35 @@ def split_number(line: str) -> tuple[str, str]:
     return (m.group(1), m.group(2) or "") if m else ("", line)
 
 
-def _std_token(token: str) -> str:
-    return STREET_ABBREVIATIONS.get(token, token)
+_PO_WORDS: Mapping[str, str] = {"POST": "PO"}
+
+
+def standardize_tokens(tokens: Sequence[str]) -> list[str]:
+    """USPS spellings for the words whose *position* makes them a type or a directional.
+
+    "Center", "Park", "Lake" and "Hill" are street types at the end of a line and names
+    elsewhere ("Lake Shore Dr", "Center St"), and "North" is the name of "North St": a word is
+    abbreviated only where it plays that part, so a name keeps its letters and a typo in it
+    still looks like the name. Ordinals 1-10 become words in every position.
+
+    >>> standardize_tokens("NORTH LAKE SHORE DRIVE".split())
+    ['N', 'LAKE', 'SHORE', 'DR']
+    >>> standardize_tokens("CENTER STREET".split()), standardize_tokens("NORTH ST".split())
+    (['CENTER', 'ST'], ['NORTH', 'ST'])
+    >>> standardize_tokens("5TH AVENUE SOUTH".split())
+    ['FIFTH', 'AVE', 'S']
+    """
+    out = [ORDINALS.get(t, _PO_WORDS.get(t, t)) for t in tokens]
+    n = len(out)
+    if n >= 3 and out[0] in DIRECTIONALS:
+        out[0] = DIRECTIONALS[out[0]]
+    trailing_dir = n >= 3 and out[-1] in DIRECTIONALS
+    if trailing_dir:
+        out[-1] = DIRECTIONALS[out[-1]]
+    last = n - 2 if trailing_dir else n - 1
+    if last >= 1 and out[last] in STREET_TYPES:
+        out[last] = STREET_TYPES[out[last]]
+    return out
 
 
 def _tagged(rest: str) -> list[tuple[str, str]]:
@@ -301,10 +344,10 @@ def standardize_street(rest: str) -> tuple[str, str]:
         elif label == "OccupancyType" or label in _DROP_LABELS:
             continue
         elif token != "#":  # noqa: S105 - a unit sign, not a password
-            street.append(_std_token(token))
+            street.append(token)
     if not street:  # e.g. usaddress read every token as a unit: keep the words as the street
-        street = [_std_token(t) for t in rest.split() if t not in UNIT_DESIGNATORS and t != "#"]
-    return " ".join(street), unit
+        street = [t for t in rest.split() if t not in UNIT_DESIGNATORS and t != "#"]
+    return " ".join(standardize_tokens(street)), unit
 
 
 def normalize_unit(value: str) -> str:

@@ -7,8 +7,9 @@ that must not differ between DuckDB and Spark, so a decision does not depend on 
   a trained model (:func:`regularise_u`, :func:`canonical_model`, :func:`save_model`);
 * :func:`candidates_sql`, the one query that keeps the top candidates per request, re-evaluates
   their comparison levels and checks corroboration against the address history — written in
-  the SQL that DuckDB and Spark share (the Spark backend registers ``jaro_winkler_similarity``
-  for it);
+  the SQL that DuckDB and Spark share (the Spark backend registers ``jaro_winkler_similarity`` and
+  ``damerau_levenshtein`` for it; corroboration is
+  :func:`ftigate.linkage.settings.address_corroboration_sql`);
 * :func:`candidates_from_rows`, which turns that query's rows into :class:`Candidate` values.
 
 Why the model is trained this way is explained in :mod:`ftigate.linkage.duckdb_backend`.
@@ -22,7 +23,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ftigate.linkage.settings import LEVEL_GENDERED, PREPARED_COLUMNS, UNIQUE_ID
+from ftigate.linkage.settings import (
+    LEVEL_GENDERED,
+    PREPARED_COLUMNS,
+    UNIQUE_ID,
+    address_corroboration_sql,
+)
 from ftigate.model import Candidate, Request
 
 IN_REGISTER_PRIOR = 0.5
@@ -135,10 +141,7 @@ corroborated AS (
   FROM kept k
   JOIN {req} q ON q.unique_id = k.unique_id_l
   JOIN {hist} a ON a.tin = k.unique_id_r
-  WHERE q.addr_num IS NOT NULL AND a.addr_num = q.addr_num
-    AND (a.addr_street = q.addr_street
-         OR jaro_winkler_similarity(a.addr_street, q.addr_street) >= 0.9)
-    AND (a.addr_zip = q.addr_zip OR (a.addr_city = q.addr_city AND a.addr_state = q.addr_state))
+  WHERE {corroboration}
 )
 SELECT p.unique_id_l, p.unique_id_r, p.match_probability, p.match_weight, p.supplied_tin,
        c.unique_id_r IS NOT NULL AS corroborated, {gammas}
@@ -178,6 +181,7 @@ def candidates_sql(
         top_k=top_k,
         pair_columns=pair_columns,
         gammas=gammas,
+        corroboration=address_corroboration_sql("q", "a"),
     )
 
 

@@ -266,6 +266,62 @@ def address_comparison() -> ComparisonCreator:
     )
 
 
+_DIRECTIONAL_RE = "^(N|S|E|W|NE|NW|SE|SW) "
+
+
+def address_corroboration_sql(req: str = "q", hist: str = "a") -> str:
+    """SQL predicate: the requested address (``req``) names the door of a history row (``hist``).
+
+    Both are prepared address rows (``addr_num``, ``addr_street``, ``addr_zip``, ``addr_city``,
+    ``addr_state``). Records of one door differ by slips of the hand, so each part may carry a
+    small error, but never all at once:
+
+    * the house number is equal, or one edit away when both have two or more characters
+      (12/13 are neighbours, but so are 1/4, so a one-digit number must be exact);
+    * the street agrees without its leading directional (Jaro-Winkler >= 0.88), and two
+      directionals that are both written must be the same (N Main St is not S Main St);
+    * the place agrees: the same ZIP, a ZIP one keystroke away, or the same city (Jaro-Winkler
+      >= 0.9) in the same state when both give one.
+
+    A near number is accepted only with the same street and ZIP, and a street up to two edits
+    away (both long enough) only with the same number and ZIP: one uncertain part is a typo,
+    two are another address.
+    The street-level specificity of a request is policy's job and is checked before matching.
+
+    Written in DuckDB SQL (``jaro_winkler_similarity``, ``damerau_levenshtein``,
+    ``regexp_replace``); other backends translate it with sqlglot.
+    """
+    q, a = req, hist
+    core_q = f"regexp_replace({q}.addr_street, '{_DIRECTIONAL_RE}', '')"
+    core_a = f"regexp_replace({a}.addr_street, '{_DIRECTIONAL_RE}', '')"
+    dir_q = f"regexp_extract({q}.addr_street, '{_DIRECTIONAL_RE}', 1)"
+    dir_a = f"regexp_extract({a}.addr_street, '{_DIRECTIONAL_RE}', 1)"
+    no_dir_conflict = f"({dir_q} = '' OR {dir_a} = '' OR {dir_q} = {dir_a})"
+    num_eq = f"{q}.addr_num = {a}.addr_num"
+    num_near = (
+        f"(least(length({q}.addr_num), length({a}.addr_num)) >= 2 "
+        f"AND damerau_levenshtein({q}.addr_num, {a}.addr_num) <= 1)"
+    )
+    street_sim = f"(jaro_winkler_similarity({core_q}, {core_a}) >= 0.88 AND {no_dir_conflict})"
+    street_loose = (
+        f"(least(length({core_q}), length({core_a})) >= 6 "
+        f"AND damerau_levenshtein({core_q}, {core_a}) <= 2 AND {no_dir_conflict})"
+    )
+    zip_eq = f"{q}.addr_zip = {a}.addr_zip"
+    place = (
+        f"({zip_eq} OR damerau_levenshtein({q}.addr_zip, {a}.addr_zip) <= 1 "
+        f"OR (jaro_winkler_similarity({q}.addr_city, {a}.addr_city) >= 0.9 "
+        f"AND ({q}.addr_state IS NULL OR {a}.addr_state IS NULL "
+        f"OR {q}.addr_state = {a}.addr_state)))"
+    )
+    return (
+        f"({q}.addr_num IS NOT NULL AND {q}.addr_street IS NOT NULL AND ("
+        f"({num_eq} AND {street_sim} AND {place}) "
+        f"OR ({num_eq} AND {street_loose} AND {zip_eq}) "
+        f"OR ({num_near} AND {core_q} = {core_a} AND {no_dir_conflict} AND {zip_eq})))"
+    )
+
+
 def comparisons() -> list[ComparisonCreator | dict[str, Any]]:
     return [
         first_name_comparison(),
