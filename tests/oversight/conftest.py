@@ -30,6 +30,7 @@ from ftigate.service.admin import effective_agreement, init, load_agreement
 from ftigate.service.records import decision_records
 from ftigate.service.review import final_outcome, release_batch, review_batch
 from ftigate.store import repo
+from ftigate.store.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "agreements" / "irs-ice-2025.yaml"
@@ -229,14 +230,17 @@ def _cbp_agreement(tmp: Path) -> Path:
     return out
 
 
-def build_store(tmp: Path, **settings: object) -> Store:
+def build_store(tmp: Path, db: Database | None = None, **settings: object) -> Store:
+    """A migrated store with keys and both agreements (``db``: another engine, e.g. PostgreSQL)."""
     tmp.mkdir(parents=True, exist_ok=True)
+    url = db.engine.url.render_as_string(hide_password=False) if db else None
     gw = Gateway(
         Settings(
-            database_url=f"sqlite:///{tmp / 'ftigate.db'}",
+            database_url=url or f"sqlite:///{tmp / 'ftigate.db'}",
             data_dir=str(tmp / "data"),
             **settings,  # type: ignore[arg-type]
-        )
+        ),
+        db,
     )
     init(gw)
     store = Store(gw)
@@ -253,6 +257,12 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield s
     finally:
         s.gw.db.dispose()
+
+
+@pytest.fixture
+def any_store(tmp_path: Path, any_db: Database) -> Store:
+    """The same store on SQLite and (marked ``postgres``) on PostgreSQL."""
+    return build_store(tmp_path, any_db)
 
 
 def cli_base(store: Store) -> list[str]:

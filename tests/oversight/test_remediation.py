@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -431,3 +432,50 @@ def test_remediation_through_the_cli(released: Store, tmp_path: Path) -> None:
     ok("report", "oversight", "--from", day, "--to", day, "--out", str(tmp_path / "report"))
     doc = json.loads((tmp_path / "report" / "oversight.json").read_text())
     assert doc["totals"]["erroneous_releases"] == doc["totals"]["disposal_acks"] == 1
+
+
+def test_two_officers_at_once_record_one_erroneous_release(any_store: Store) -> None:
+    """Whatever the interleaving, one leaf is written and the other officer is refused."""
+    s = any_store
+    s.make_batch("B1", [disclose("R1", WRONG_TIN)])
+    s.review_and_release("B1")
+    size = s.tree_size()
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def attempt(officer: Principal) -> None:
+        barrier.wait()
+        try:
+            results.append(mark_erroneous_release(s.gw, officer, "B1", "R1", "wrong person"))
+        except Conflict as e:
+            results.append(e)
+
+    threads = [threading.Thread(target=attempt, args=(o,)) for o in (OFFICER_A, OFFICER_B)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(type(r).__name__ for r in results) == ["Conflict", "RemediationResult"]
+    assert s.tree_size() == size + 1
+    assert verifies(s)
+
+
+def test_chain_and_reports_on_each_store(any_store: Store, tmp_path: Path) -> None:
+    s, gw = any_store, any_store.gw
+    s.make_batch("B1", [disclose("R1", WRONG_TIN), review("R2", "912701234")])
+    s.review_and_release("B1", approve=["R2"])
+    mark_erroneous_release(gw, OFFICER_A, "B1", "R2", "deficient request")
+    notice = issue_disposal_notice(gw, OFFICER_A, "B1", "R2", tmp_path).files[0]
+    record_disposal_ack(gw, ADMIN, "B1", "R2", ack_for(notice))
+    assert verifies(s)
+    today = datetime.now(UTC).date()
+    report = oversight_report(gw, AUDITOR, today, today)
+    t_ = report.totals
+    assert (t_.disclosed_bulk, t_.disclosed_other, t_.erroneous_releases, t_.disposal_acks) == (
+        1,
+        1,
+        1,
+        1,
+    )
+    assert report.cross.ok and report.covered_size == report.tree_size == 5
+    assert annual_report(gw, AUDITOR, today.year).total.cells() == ("Total", "", 1, 1, 2)

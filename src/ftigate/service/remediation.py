@@ -44,7 +44,6 @@ from pathlib import Path
 from typing import Any
 
 import rfc8785
-import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Connection
 
@@ -199,9 +198,11 @@ class RemediationResult:
 
 
 def _lock_ledger(conn: Connection) -> None:
-    # Take the head row first so that two officers remediating the same disclosure at once
-    # take turns (PostgreSQL row lock); the second then sees the first's leaf and is refused.
-    conn.execute(sa.select(ledger_head.c.size).where(ledger_head.c.id == 1).with_for_update())
+    # Write to the head row before reading anything, so that two officers remediating the same
+    # disclosure at once take turns: a row lock on PostgreSQL, the write lock on SQLite (taken
+    # before this transaction has read, so it waits instead of failing on a stale snapshot).
+    # The second then sees the first's leaf and is refused.
+    conn.execute(ledger_head.update().where(ledger_head.c.id == 1).values(size=ledger_head.c.size))
 
 
 def _append(gw: Gateway, conn: Connection, record: LedgerRecord) -> tuple[int, str]:
