@@ -23,7 +23,7 @@ from ftigate.errors import AuthError, Conflict, Forbidden, InputError, NotFound
 from ftigate.errors import RefusalCode as C
 from ftigate.keys import load_public_key, verify_signature
 from ftigate.ledger import log as ledger_log
-from ftigate.ledger import note
+from ftigate.ledger import note, offline
 from ftigate.ledger.leaf import RecordKind, tin_hmac
 from ftigate.ledger.verify import verify_ledger
 from ftigate.service import Principal
@@ -420,6 +420,11 @@ def test_remediation_through_the_cli(released: Store, tmp_path: Path) -> None:
     status = json.loads(ok("remediate", "status", *where))
     assert status["disposal_notice"]["by"] == "b" and status["disposal_ack"]["by"] == DEMO_SIGNER
     assert "OK" in ok("ledger", "verify")
+    # an overseer's offline check of an export holding the remediation leaves
+    ok("ledger", "export", str(tmp_path / "bundle"))
+    with pytest.raises(SystemExit) as done:
+        offline.main([str(tmp_path / "bundle")])
+    assert done.value.code in (0, None)
     listed = json.loads(ok("accounting", "--tin", "123-45-6789", "--json"))
     assert [e["kind"] for e in listed] == [
         "DECISION",
