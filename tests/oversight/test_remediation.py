@@ -26,7 +26,9 @@ from ftigate.ledger import log as ledger_log
 from ftigate.ledger import note, offline
 from ftigate.ledger.leaf import RecordKind, tin_hmac
 from ftigate.ledger.verify import verify_ledger
+from ftigate.model import AgreementStatus
 from ftigate.service import Principal
+from ftigate.service.admin import set_status
 from ftigate.service.oversight import annual_report, oversight_report
 from ftigate.service.remediation import (
     build_disposal_ack,
@@ -240,6 +242,10 @@ def test_roles(released: Store, tmp_path: Path) -> None:
             "wrong person",
             error=Forbidden,
         )
+    # another agency learns nothing, not even that nothing was noticed yet: 404, not 409
+    cbp = Principal("cbp", "requester", "api", CBP)
+    unchanged(released, record_disposal_ack, gw, cbp, "B1", "R1", b"{}", error=NotFound)
+    assert "another agency" in released.audit(principal="cbp")[-1]["detail"]
     mark_erroneous_release(gw, OFFICER_A, "B1", "R1", "wrong person")
     for who in (AUDITOR, ADMIN):
         unchanged(
@@ -256,7 +262,6 @@ def test_roles(released: Store, tmp_path: Path) -> None:
     ack = ack_for(notice)
     # an auditor does not hand in acknowledgements; another agency cannot see the request
     unchanged(released, record_disposal_ack, gw, AUDITOR, "B1", "R1", ack, error=Forbidden)
-    cbp = Principal("cbp", "requester", "api", CBP)
     unchanged(released, record_disposal_ack, gw, cbp, "B1", "R1", ack, error=NotFound)
     # the requester itself may hand in its own signed acknowledgement
     assert record_disposal_ack(gw, ice, "B1", "R1", ack).kind is RecordKind.DISPOSAL_ACK
@@ -484,3 +489,15 @@ def test_chain_and_reports_on_each_store(any_store: Store, tmp_path: Path) -> No
     )
     assert report.cross.ok and report.covered_size == report.tree_size == 5
     assert annual_report(gw, AUDITOR, today.year).total.cells() == ("Total", "", 1, 1, 2)
+
+
+def test_a_suspended_agreement_can_still_be_remediated(released: Store, tmp_path: Path) -> None:
+    """A court order suspends the agreement; cleaning up what it released must still work."""
+    gw = released.gw
+    set_status(gw, "irs-ice-2025", AgreementStatus.SUSPENDED, "court order 25-cv-1", ADMIN)
+    mark_erroneous_release(gw, OFFICER_A, "B1", "R1", "request did not set forth an address")
+    notice = issue_disposal_notice(gw, OFFICER_A, "B1", "R1", tmp_path).files[0]
+    assert record_disposal_ack(gw, ADMIN, "B1", "R1", ack_for(notice)).kind is (
+        RecordKind.DISPOSAL_ACK
+    )
+    assert verifies(released)

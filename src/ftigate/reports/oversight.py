@@ -63,6 +63,7 @@ REVIEW_REASONS = {
     Reason.WITHHELD_BY_OFFICER: "withheld",
 }
 MAX_PROBLEMS = 50  # cross-check problems listed; the count says how many there were
+MAX_YEARS_OF_MONTHS = 50  # a longer period lists only the months that had leaves
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,7 +393,8 @@ def summarise_oversight(
     skipped). ``rows`` maps leaf index to its decision row; ``received_at`` batch to receipt."""
     chosen = [(i, r) for i, r in leaves if in_period(r, start, end)]
     totals = Tally()
-    by_month: dict[str, Tally] = {m: Tally() for m in months(start, end)}  # quiet ones too
+    quiet = months(start, end) if end.year - start.year <= MAX_YEARS_OF_MONTHS else []
+    by_month: dict[str, Tally] = {m: Tally() for m in quiet}  # a quiet month shows as 0
     by_agreement: dict[str, Tally] = {}
     for index, record in chosen:
         row = rows.get(index)

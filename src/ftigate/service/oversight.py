@@ -26,7 +26,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ftigate.errors import FtigateError, InputError
+from ftigate.errors import FtigateError, InputError, IntegrityError
 from ftigate.ledger import log as ledger_log
 from ftigate.ledger.leaf import LedgerRecord, decode_record, utc_timestamp
 from ftigate.policy.agreement import parse_agreement
@@ -68,8 +68,9 @@ def iter_records(conn: Connection, end: int) -> Iterator[tuple[int, LedgerRecord
         try:
             yield index, decode_record(data)
         except InputError as e:
-            raise InputError(
-                f"ledger leaf {index} does not decode ({e.message}); run `ftigate ledger verify`"
+            raise IntegrityError(
+                f"ledger leaf {index} does not decode ({e.message}); run `ftigate ledger verify`",
+                index=index,
             ) from e
 
 

@@ -478,6 +478,10 @@ def record_disposal_ack(
     obj = _obj(batch_id, request_id)
     acc.authorize(gw, principal, ACK_SENDERS, "REMEDIATE_DISPOSAL_ACK", obj)
 
+    if principal.role == acc.REQUESTER:  # another agency's request does not exist for it
+        with gw.reading() as conn:
+            acc.visible_batch(gw, conn, principal, batch_id, "REMEDIATE_DISPOSAL_ACK")
+
     def run(conn: Connection) -> RemediationResult:
         _lock_ledger(conn)
         chain = load_chain(conn, batch_id, request_id, leaf_index)
@@ -489,10 +493,6 @@ def record_disposal_ack(
             raise Conflict(f"disposal was already acknowledged (leaf {chain.ack[0]})")
         # the signers authorised now: an acknowledgement is signed today, by today's officials
         agreement = _agreement_of(conn, chain.record, newest=True)
-        if principal.role == acc.REQUESTER and not acc.same_agency(
-            principal.agency, agreement.requesting_agency
-        ):
-            raise NotFound(f"no ledger leaf for request {request_id!r} of batch {batch_id!r}")
         ack = verify_disposal_ack(data, chain, agreement)
         why = (
             f"disposal acknowledged at {ack['disposed_at']}; ack sha256:"
