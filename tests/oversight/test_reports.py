@@ -16,13 +16,14 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from ftigate.cli import app
-from ftigate.errors import Forbidden, InputError
+from ftigate.errors import Forbidden, InputError, IntegrityError
 from ftigate.errors import RefusalCode as C
 from ftigate.ledger.leaf import tin_hmac
 from ftigate.reports import oversight as reports
 from ftigate.service import Principal
 from ftigate.service.oversight import annual_report, oversight_report, write_oversight_report
 from ftigate.store import tables as t
+from ftigate.store.ledger_tables import ledger_leaves
 
 from .conftest import (
     AUDITOR,
@@ -279,3 +280,17 @@ def test_doctests() -> None:
     for module in (reports, remediation, retention):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+def test_a_damaged_leaf_stops_the_report(ledger: Store, tmp_path: Path) -> None:
+    """Numbers over a damaged log would be wrong: the report refuses, naming the leaf."""
+    with ledger.gw.db.transaction() as conn:
+        conn.execute(ledger_leaves.update().where(ledger_leaves.c.idx == 6).values(record=b"{}"))
+    with pytest.raises(IntegrityError, match="leaf 6") as e:
+        annual_report(ledger.gw, AUDITOR, 2025)
+    assert e.value.index == 6
+    r = runner.invoke(
+        app,
+        [*cli_base(ledger), "report", "annual", "--year", "2025", "--out", str(tmp_path / "a.csv")],
+    )
+    assert r.exit_code == 9 and "ledger verify" in r.output
