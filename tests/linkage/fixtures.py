@@ -392,6 +392,50 @@ def make_fixture(n_people: int = 400, seed: int = 7) -> Fixture:
         addr=_address(rng, date(2023, 1, 1)),
     )
 
+    # Twins sharing an initial, both filers: a request with the initial alone fits both.
+    home3 = _address(rng, date(2021, 6, 1))
+    twin_dob3 = date(1980, 2, 5)
+    person("Ha", "Hoang", twin_dob3, [home3])
+    person("Hiep", "Hoang", twin_dob3, [home3], middle="Van")
+    ask(None, "twin_initial_only", first="H", last="Hoang", dob=iso(twin_dob3), addr=home3)
+    # Boy-girl twins with the two forms of one name; only the brother files.
+    home4 = _address(rng, date(2019, 3, 1))
+    twin_dob4 = date(1995, 11, 30)
+    person("Christian", "Valdez Ortega", twin_dob4, [home4])
+    ask(
+        None,
+        "gendered_twin_not_in_register",
+        first="Christina",
+        last="Valdez Ortega",
+        dob=iso(twin_dob4),
+        addr=home4,
+    )
+    # Identical-name twins (the family reuses a name with a different middle one): no request
+    # without the middle name can tell them apart.
+    home5 = _address(rng, date(2020, 8, 1))
+    twin_dob5 = date(1999, 1, 17)
+    person("Luis", "Mendoza", twin_dob5, [home5], middle="Alberto")
+    person("Luis", "Mendoza", twin_dob5, [home5], middle="Enrique")
+    ask(None, "identical_name_twins", first="Luis", last="Mendoza", dob=iso(twin_dob5), addr=home5)
+    # Father and son at one address, the suffix nowhere, dob given: the dob tells them apart.
+    home6 = _address(rng, date(2018, 5, 1))
+    dad = person("Ramon", "Salinas", date(1955, 4, 4), [home6])
+    person("Ramon", "Salinas", date(1984, 10, 10), [home6])
+    ask(dad, "father_by_dob", first="Ramon", last="Salinas", dob=iso(dad.dob), addr=home6)
+    ask(None, "father_or_son_no_suffix_no_dob", first="Ramon", last="Salinas", dob="", addr=home6)
+    # A slip of the hand in the street name and the ZIP's last digit of a real filer's address.
+    slip = rng.choice(people[:n_people])
+    s_addr = max(slip.addresses, key=lambda a: a[5])
+    number, _, street_name = s_addr[0].partition(" ")
+    ask(
+        slip,
+        "address_typo",
+        first=slip.first,
+        last=slip.last,
+        dob=iso(slip.dob),
+        addr=(f"{number} {_typo(rng, street_name)}", *s_addr[1:4], s_addr[4][:4] + "0"),
+    )
+
     # Not in the register at all.
     for _ in range(30):
         ask(

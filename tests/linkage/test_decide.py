@@ -157,3 +157,33 @@ def test_decisions_are_deterministic_and_never_disclose_a_conflict(
         chosen = next(c for c in cands if c.tin == d1.tin)
         assert not chosen.dob_conflict and not chosen.name_conflict
         assert chosen.address_corroborated and chosen.probability >= POLICY.threshold
+
+
+def test_an_initial_alone_never_discloses() -> None:
+    # Twins Ha and Hiep share an initial; asked for "H", the one that files must not be named.
+    hiep = cand("1", 0.999999, evidence={"first_name": "initial", "dob": "exact"})
+    d = decide_request(REQ, [hiep], POLICY)
+    assert d.outcome is Outcome.REVIEW
+    assert any("initial" in r for r in d.rules)
+
+
+def test_a_missing_given_name_never_discloses() -> None:
+    only = cand("1", 0.999999, evidence={"first_name": "missing", "dob": "exact"})
+    assert decide_request(REQ, [only], POLICY).outcome is Outcome.REVIEW
+
+
+def test_identical_name_twins_are_ambiguous_whatever_the_weights() -> None:
+    ev = {"first_name": "exact", "dob": "exact", "address": "same door"}
+    a = cand("1", 0.9999999, match_weight=41.0, evidence=ev)
+    b = cand("2", 0.9999998, match_weight=40.0, evidence=ev)
+    d = decide_request(REQ, [a, b], POLICY)
+    assert (d.outcome, d.reason) == (Outcome.NOT_DISCLOSED, Reason.AMBIGUOUS)
+
+
+def test_tin_of_another_person_with_the_same_name_is_ambiguous() -> None:
+    # Request: Ana Reyes's name, dob and address, but another Ana Reyes's TIN.
+    req = Request(line=2, request_id="R1", first_name="Ana", last_name="Reyes", tin="900700002")
+    mine = cand("900700001", 0.99999, supplied_tin_matches=False)
+    theirs = cand("900700002", 0.2, dob_conflict=True, supplied_tin_matches=True)
+    d = decide_request(req, [mine, theirs], POLICY)
+    assert (d.outcome, d.reason) == (Outcome.NOT_DISCLOSED, Reason.AMBIGUOUS)

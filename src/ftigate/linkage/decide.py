@@ -17,8 +17,9 @@ every rule here can only *withhold*:
    forth the taxpayer's address.
 5. A supplied TIN that belongs to another register person than the best candidate makes the
    request AMBIGUOUS. Softer doubts cap the outcome at REVIEW: a surname that differs entirely
-   (marriage, or another person), or a generational suffix on one side only without a date of
-   birth to tell father from son.
+   (marriage, or another person), a given name that is missing or only an initial (twins share
+   everything else, and siblings often an initial), or a generational suffix on one side only
+   without a date of birth to tell father from son.
 
 Every rule that fired is recorded in ``Decision.rules`` in words; the internal ``reason`` is the
 most serious failure. The same inputs always give the same decision (candidates are re-sorted
@@ -45,6 +46,9 @@ LEVEL_DIFFERENT = "different"
 LEVEL_ONE_SIDE_ONLY = "one side only"
 DOB_AGREES = frozenset({"exact", "day and month transposed", "one-character typo"})
 """dob evidence labels that tell a father from a son."""
+
+GIVEN_NAME_UNTOLD = frozenset({"missing", "initial"})
+"""given-name evidence that cannot tell twins apart (they share surname, dob and address)."""
 
 NO_MATCH_BELOW = 0.5
 """Below this, the best candidate is "no match" rather than "low confidence"."""
@@ -158,6 +162,11 @@ def decide_request(
     evidence = best.evidence
     if evidence.get("last_name") == LEVEL_DIFFERENT:
         rules.append("surname differs entirely: an officer must confirm")
+        cap_at_review = True
+    if evidence.get("first_name") in GIVEN_NAME_UNTOLD:
+        rules.append(
+            "given name missing or only an initial: twins may share it, an officer decides"
+        )
         cap_at_review = True
     if evidence.get("suffix") == LEVEL_ONE_SIDE_ONLY and evidence.get("dob") not in DOB_AGREES:
         rules.append("generational suffix on one side only and no dob to tell father from son")

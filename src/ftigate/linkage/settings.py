@@ -114,16 +114,38 @@ def _null(sql: str) -> ComparisonLevelCreator:
     )
 
 
-# Gendered forms of one name (Daniel/Daniela, Mario/Maria, Juan/Juana, Paul/Paula): the usual
-# names of boy-girl twins, so agreement this close is evidence of *another* person.
-_GENDERED = (
-    '("first_l" || \'a\' = "first_r" OR "first_r" || \'a\' = "first_l" '
-    'OR "first_l" || \'e\' = "first_r" OR "first_r" || \'e\' = "first_l" '
-    'OR (length("first_l") > 3 AND length("first_l") = length("first_r") '
-    'AND substr("first_l", 1, length("first_l") - 1) = substr("first_r", 1, length("first_r") - 1) '
-    "AND substr(\"first_l\", length(\"first_l\"), 1) IN ('a', 'o') "
-    "AND substr(\"first_r\", length(\"first_r\"), 1) IN ('a', 'o')))"
-)
+def _gendered_sql() -> str:
+    """Two given names that are the masculine and feminine forms of one name.
+
+    Daniel/Daniela/Danielle, Louis/Louise, Paul/Pauline/Paulette, Mario/Maria,
+    Christian/Christina, Francis/Frances, Julius/Julia: the usual names of boy-girl twins, so
+    agreement this close is evidence of *another* person, not a typo. A doubled final "a"
+    (Eva/Evaa) is a slip of the keyboard, not a form; a doubled "e" stays a form (René/Renée).
+    An initial is never a gendered form ("H" is not "Ha").
+    """
+    left, right = '"first_l"', '"first_r"'
+
+    def tail(x: str, n: int) -> str:
+        return f"substr({x}, length({x}) - {n - 1}, {n})"
+
+    def stem(x: str, n: int) -> str:
+        return f"substr({x}, 1, length({x}) - {n})"
+
+    clauses = []
+    for suffix in ("a", "e", "le", "ne", "na", "ine", "ette", "elle"):
+        for x, y in ((left, right), (right, left)):
+            doubled = f" AND {tail(x, 1)} <> 'a'" if suffix == "a" else ""
+            clauses.append(f"({x} || '{suffix}' = {y}{doubled})")
+    for masc, fem in (("o", "a"), ("an", "na"), ("is", "es"), ("us", "a")):
+        for x, y in ((left, right), (right, left)):
+            clauses.append(
+                f"(length({x}) >= 4 AND {stem(x, len(masc))} = {stem(y, len(fem))} "
+                f"AND {tail(x, len(masc))} = '{masc}' AND {tail(y, len(fem))} = '{fem}')"
+            )
+    return f"(length({left}) >= 2 AND length({right}) >= 2 AND ({' OR '.join(clauses)}))"
+
+
+_GENDERED = _gendered_sql()
 LEVEL_GENDERED = "other gendered form"
 
 # Given and family name written in each other's place (common with Vietnamese and Chinese
