@@ -19,8 +19,10 @@ Comparisons and why each level exists
 * ``middle_name``: exact > same initial > else.
 * ``last_name``: exact (tf) > same parts in another order (Lopez Garcia / Garcia Lopez) > one
   surname only (Garcia / Garcia Lopez; Cruz / de la Cruz) > a part or romanisation in common
-  (Zhang / Chang) > one edit (Damerau-Levenshtein ≤ 1: Garcia / Gracia) > name-order swap
-  > else. Williams / Williamson (two edits) is *else*: no four-letter name control.
+  (Zhang / Chang) > one edit (Damerau-Levenshtein ≤ 1: Garcia / Gracia) > similar
+  (Jaro-Winkler ≥ 0.9) > two edits on surnames of five letters or more (Jimenez / Jlmenze)
+  > name-order swap > else. Two edits is weak evidence whose weight u sets: Williams /
+  Williamson reach it too, and no four-letter name control ever stands in for it.
 * ``suffix``: equal > only one side has one > JR vs SR (father and son) — strongly negative.
 * ``dob``: exact > day and month transposed > one-character typo > same year > else.
 * ``address``: the requested address against the register's last known address and its whole
@@ -218,6 +220,12 @@ def last_name_comparison() -> ComparisonCreator:
             _lvl(cll.ArrayIntersectLevel("last_keys", 1), 0.03, "a part or variant in common"),
             _lvl(cll.DamerauLevenshteinLevel("last", 1), 0.04, "typo"),
             _lvl(cll.JaroWinklerLevel("last", 0.9), 0.02, "similar"),
+            _sql(
+                'least(length("last_l"), length("last_r")) >= 5 '
+                'AND damerau_levenshtein("last_l", "last_r") <= 2',
+                0.02,
+                "two edits",
+            ),
             _sql(_SWAP, 0.01, "order swapped"),
             _lvl(cll.ElseLevel(), 0.03, "different"),
         ],
