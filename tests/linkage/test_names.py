@@ -126,3 +126,12 @@ def test_normalize_text_is_idempotent(value: str) -> None:
 def test_parse_name_is_idempotent(first: str, middle: str, last: str, suffix: str) -> None:
     n = parse_name(first, middle, last, suffix)
     assert parse_name(n.first, n.middle, n.last, n.suffix) == n
+
+
+def test_cross_language_short_forms() -> None:
+    # An English short form for a Spanish name, and common short forms of long names.
+    assert names_equivalent("pete", "pedro")
+    assert names_equivalent("rigo", "rodrigo") and names_equivalent("rigo", "rigoberto")
+    assert names_equivalent("terri", "teresa")
+    assert names_equivalent("mo", "mohammed")
+    assert not names_equivalent("pedro", "pablo")

@@ -32,7 +32,7 @@ from ftigate.linkage.features import LIST_COLUMNS, request_row
 from ftigate.linkage.settings import PREPARED_COLUMNS
 from ftigate.model import Request
 
-PREPARE_VERSION = 6
+PREPARE_VERSION = 7
 """Bump when prepared tables change meaning; a snapshot prepared by another version is redone."""
 
 LINKAGE_DIR = "linkage"
