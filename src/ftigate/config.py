@@ -46,6 +46,24 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("backend", "duckdb", "Linkage backend: duckdb (embedded default) or spark"),
     Setting("spark_master", "local[2]", "Spark master URL used by the spark backend"),
+    Setting(
+        "spark_shuffle_partitions",
+        8,
+        "spark.sql.shuffle.partitions of the spark backend's session (Spark's 200 suits a "
+        "cluster, not local[2]); ignored when spark-submit already set it",
+    ),
+    Setting(
+        "spark_driver_memory",
+        "4g",
+        "spark.driver.memory when ftigate starts Spark itself (local mode); under spark-submit "
+        "pass --driver-memory instead",
+    ),
+    Setting(
+        "spark_snapshot_root",
+        "",
+        "Where Spark executors read register snapshots, e.g. s3a://bucket/ftigate/snapshots "
+        "(each snapshot in a folder named by its id); default: the local snapshot folder",
+    ),
     Setting("duckdb_threads", 2, "DuckDB worker threads used for linkage"),
     Setting(
         "duckdb_memory_limit",
@@ -89,6 +107,9 @@ class Settings:
     data_dir: str = "./ftigate-data"
     backend: str = "duckdb"
     spark_master: str = "local[2]"
+    spark_shuffle_partitions: int = 8
+    spark_driver_memory: str = "4g"
+    spark_snapshot_root: str = ""
     duckdb_threads: int = 2
     duckdb_memory_limit: str = "6GB"
     duckdb_temp_dir: str = ""
@@ -118,6 +139,11 @@ class Settings:
             raise InputError(
                 f"backend must be duckdb or spark, not {self.backend!r}",
                 field=_BY_NAME["backend"].env,
+            )
+        if self.spark_shuffle_partitions < 1:
+            raise InputError(
+                "spark_shuffle_partitions must be at least 1",
+                field=_BY_NAME["spark_shuffle_partitions"].env,
             )
         if self.duckdb_threads < 1:
             raise InputError(
@@ -156,6 +182,16 @@ class Settings:
     @property
     def duckdb_temp_path(self) -> Path:
         return Path(self.duckdb_temp_dir) if self.duckdb_temp_dir else self.data_path / "duckdb-tmp"
+
+
+def launched_by_spark_submit(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether this process runs under spark-submit (or a pyspark shell): its JVM is up.
+
+    spark-submit starts the JVM first and hands the Python driver its gateway port; the Spark
+    backend then keeps spark-submit's master and configuration instead of its own settings.
+    """
+    env = os.environ if environ is None else environ
+    return bool(env.get("PYSPARK_GATEWAY_PORT"))
 
 
 def _coerce(setting: Setting, raw: str) -> str | int | float:

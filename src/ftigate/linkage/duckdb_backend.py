@@ -83,6 +83,7 @@ from ftigate.linkage.scoring import (
     candidates_from_rows,
     candidates_sql,
     level_labels,
+    model_in_dialect,
     save_model,
 )
 from ftigate.linkage.settings import PREPARED_COLUMNS, TF_COLUMNS, linkage_settings
@@ -332,7 +333,7 @@ def match(
             )
     if not requests:
         return {}
-    model = json.loads(model_path.read_text())
+    model = model_in_dialect(json.loads(model_path.read_text()), "duckdb")
     with translate_errors("match"), connect(settings) as con:
         con.register("req_arrow", requests_table(requests))
         _run(con, "CREATE TABLE req AS SELECT * FROM req_arrow")

@@ -5,6 +5,7 @@ that must not differ between DuckDB and Spark, so a decision does not depend on 
 
 * the training constants (seeded u sampling, the in-register prior) and the post-processing of
   a trained model (:func:`regularise_u`, :func:`canonical_model`, :func:`save_model`);
+* :func:`model_in_dialect`, which lets a model trained on one engine be used by the other;
 * :func:`candidates_sql`, the one query that keeps the top candidates per request, re-evaluates
   their comparison levels and checks corroboration against the address history — written in
   the SQL that DuckDB and Spark share (the Spark backend registers ``jaro_winkler_similarity`` and
@@ -23,11 +24,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import sqlglot
+
+from ftigate.errors import Conflict
 from ftigate.linkage.settings import (
     LEVEL_GENDERED,
     PREPARED_COLUMNS,
     UNIQUE_ID,
     address_corroboration_sql,
+    linkage_settings,
 )
 from ftigate.model import Candidate, Request
 
@@ -104,6 +109,55 @@ def save_model(raw: dict[str, Any], model_path: Path) -> Path:
     return model_path
 
 
+def _rendered(probability_two_random_records_match: float, dialect: str) -> dict[str, Any]:
+    settings = linkage_settings(probability_two_random_records_match).get_settings(dialect)
+    rendered: dict[str, Any] = settings.as_dict()  # type: ignore[no-untyped-call]
+    return rendered
+
+
+def model_in_dialect(model: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """The same trained model with its SQL rendered for ``dialect`` ("duckdb" or "spark").
+
+    A saved Splink model carries SQL in the dialect it was trained in. Its *numbers* (m, u,
+    lambda) are what training produced; its SQL comes from :func:`linkage_settings`. So the
+    settings are rendered in the model's dialect and must equal the model's SQL level by level
+    (otherwise the model belongs to another version of the settings: ``Conflict``), then
+    rendered in ``dialect`` and given the model's numbers. A model already in ``dialect`` is
+    returned unchanged, so each engine reads its own models exactly as saved.
+    """
+    source = model.get("sql_dialect")
+    if source == dialect:
+        return model
+    lam = float(model["probability_two_random_records_match"])
+    ours = _rendered(lam, str(source))
+    target = _rendered(lam, dialect)
+    problems = []
+    if len(ours["comparisons"]) != len(model["comparisons"]):
+        problems.append("the number of comparisons")
+    for mine, saved in zip(ours["comparisons"], model["comparisons"], strict=False):
+        name = saved.get("output_column_name", "?")
+        levels = [lvl.get("sql_condition") for lvl in saved["comparison_levels"]]
+        if [lvl.get("sql_condition") for lvl in mine["comparison_levels"]] != levels:
+            problems.append(f"comparison {name}")
+    rules = [r.get("blocking_rule") for r in model["blocking_rules_to_generate_predictions"]]
+    if [r.get("blocking_rule") for r in ours["blocking_rules_to_generate_predictions"]] != rules:
+        problems.append("the blocking rules")
+    if problems:
+        raise Conflict(
+            f"the snapshot's model was trained with other linkage settings ({', '.join(problems)} "
+            "differ); retrain the snapshot with this version"
+        )
+    out: dict[str, Any] = json.loads(json.dumps(model))
+    out["sql_dialect"] = dialect
+    out["blocking_rules_to_generate_predictions"] = target["blocking_rules_to_generate_predictions"]
+    for comparison, rendered in zip(out["comparisons"], target["comparisons"], strict=True):
+        for level, new in zip(
+            comparison["comparison_levels"], rendered["comparison_levels"], strict=True
+        ):
+            level["sql_condition"] = new["sql_condition"]
+    return out
+
+
 def level_labels(linker: Any) -> dict[str, tuple[str, dict[int, str]]]:
     """Per comparison of a Splink linker: its gamma CASE expression (in the linker's dialect)
     and gamma value -> level label."""
@@ -159,6 +213,7 @@ def candidates_sql(
     reg: str = "reg",
     hist: str = "hist_addr",
     top_k: int = TOP_K,
+    dialect: str = "duckdb",
 ) -> str:
     """Top candidates per request, with the comparison levels re-evaluated on just those pairs
     (Splink 5 keeps per-comparison weights, not levels, in its predictions) and corroboration
@@ -167,12 +222,17 @@ def candidates_sql(
     ``preds`` is Splink's prediction table; ``req``, ``reg`` and ``hist`` name the prepared
     requests, the prepared register and its address history. Rows come out as
     ``unique_id_l, unique_id_r, match_probability, match_weight, supplied_tin, corroborated``
-    followed by one gamma per comparison, in ``labels`` order.
+    followed by one gamma per comparison, in ``labels`` order. The query is plain SQL that
+    DuckDB and Spark both read, except the corroboration predicate, which is written in DuckDB's
+    dialect and translated by sqlglot for another ``dialect``.
     """
     pair_columns = ", ".join(
         f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in PREPARED_COLUMNS if c != UNIQUE_ID
     )
     gammas = ", ".join(case for case, _ in labels.values())
+    corroboration = address_corroboration_sql("q", "a")
+    if dialect != "duckdb":
+        corroboration = sqlglot.transpile(corroboration, read="duckdb", write=dialect)[0]
     return _CANDIDATES_SQL.format(
         preds=preds,
         req=req,
@@ -181,7 +241,7 @@ def candidates_sql(
         top_k=top_k,
         pair_columns=pair_columns,
         gammas=gammas,
-        corroboration=address_corroboration_sql("q", "a"),
+        corroboration=corroboration,
     )
 
 
