@@ -12,7 +12,8 @@ What differs, and why
   starting a JVM costs seconds. When ftigate starts Spark itself it sets the master
   (``spark_master``), the driver memory, the shuffle partitions and ``spark.jars`` (Splink's
   similarity UDFs ship as a jar in its wheel). Under ``spark-submit`` the JVM is already up and
-  its ``--master``, ``--conf`` and ``--driver-memory`` stand; only the jar is appended.
+  its ``--master``, ``--conf``, ``--driver-memory`` and ``--jars`` stand; the jar must be among
+  the ``--jars`` (the driver loads its classes at start-up), or a ``BackendError`` says so.
 * **Function names.** The settings' custom SQL is written in DuckDB's dialect; sqlglot renders
   DuckDB's ``jaro_winkler_similarity`` for Spark as ``JAROWINKLER_SIMILARITY``, while Splink's
   jar provides ``jaro_winkler``. The session registers the jar's class under both names (and
@@ -139,33 +140,28 @@ def session(settings: Settings) -> SparkSession:
     """The process's SparkSession, created on first use and reused afterwards.
 
     Started by ftigate: master, driver memory, shuffle partitions and the similarity jar come
-    from the settings. Under ``spark-submit``: spark-submit's configuration stands and the jar
-    is appended to ``spark.jars``. Either way the Jaro-Winkler aliases are registered.
+    from the settings. Under ``spark-submit``: spark-submit's configuration stands, and its
+    ``--jars`` must name the similarity jar. Either way the jar's functions are registered.
     """
     global _session
     with _session_lock:
         if _session is not None and _session.sparkContext._jsc is not None:
             return _session
         with translate_errors("session"):
-            jar = similarity_jar_location()
             builder = SparkSession.builder.appName("ftigate").config(
                 "spark.sql.session.timeZone", "UTC"
             )
-            if launched_by_spark_submit():
-                from pyspark import SparkConf
-
-                jars = [j for j in SparkConf().get("spark.jars", "").split(",") if j]
-                builder = builder.config("spark.jars", ",".join([*jars, jar]))
-            else:
+            submitted = launched_by_spark_submit()
+            if not submitted:
                 builder = (
                     builder.master(settings.spark_master)
-                    .config("spark.jars", jar)
+                    .config("spark.jars", similarity_jar_location())
                     .config("spark.driver.memory", settings.spark_driver_memory)
                     .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
                     .config("spark.ui.showConsoleProgress", "false")
                 )
             spark = builder.getOrCreate()
-            if not launched_by_spark_submit():
+            if not submitted:
                 # Python workers must import ftigate (mapInArrow): run them on this
                 # interpreter. Under spark-submit, PYSPARK_PYTHON says which one.
                 spark.sparkContext.pythonExec = sys.executable
