@@ -7,10 +7,13 @@ are translated into these at the seams that call those libraries, with ``raise .
 
     FtigateError                 500  internal
     ├── InputError               400  a file or value we were given is wrong (file, line, field)
-    │   └── AgreementInvalid     400  an agreement YAML fails validation (path of the bad key)
+    │   ├── AgreementInvalid     400  an agreement YAML fails validation (path of the bad key)
+    │   ├── RequestInvalid       422  an HTTP request does not fit the route's parameters or body
+    │   └── RequestTooLarge      413  an upload is over the API's limit
     ├── AuthError                401  no or bad credentials
     ├── Forbidden                403  the caller's role or ownership does not allow the action
     ├── NotFound                 404  no such batch, agreement, snapshot, leaf ...
+    ├── MethodNotAllowed         405  the route exists but not with this HTTP method
     ├── Conflict                 409  the action does not fit the object's state
     │                                 (release by the reviewing officer, suspended agreement)
     ├── BatchRefused             422  a batch-level refusal code (signature, manifest, agreement)
@@ -245,6 +248,18 @@ class AgreementInvalid(InputError):
     code = "AGREEMENT_INVALID"
 
 
+class RequestInvalid(InputError):
+    """The HTTP request does not fit the route's declared parameters or body."""
+
+    code = "REQUEST_INVALID"
+    status = 422
+
+
+class RequestTooLarge(InputError):
+    code = "REQUEST_TOO_LARGE"
+    status = 413
+
+
 class AuthError(FtigateError):
     code = "UNAUTHENTICATED"
     status = 401
@@ -258,6 +273,11 @@ class Forbidden(FtigateError):
 class NotFound(FtigateError):
     code = "NOT_FOUND"
     status = 404
+
+
+class MethodNotAllowed(FtigateError):
+    code = "METHOD_NOT_ALLOWED"
+    status = 405
 
 
 class Conflict(FtigateError):

@@ -13,9 +13,8 @@ from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import Response
 
 from ftigate.api.deps import Gw, allow
-from ftigate.api.errors import RequestTooLarge
 from ftigate.api.schemas import ERRORS, BatchOut, MatchOut, ResponseOut, SubmitOut
-from ftigate.errors import BatchRefused, RefusalCode
+from ftigate.errors import BatchRefused, RefusalCode, RequestTooLarge
 from ftigate.service import views
 from ftigate.service.accounts import ADMIN, AUDITOR, OFFICER, REQUESTER, check_may_submit
 from ftigate.service.context import Principal

@@ -26,28 +26,18 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ftigate.errors import Detail, FtigateError, InputError, NotFound
+from ftigate.errors import (
+    Detail,
+    FtigateError,
+    MethodNotAllowed,
+    NotFound,
+    RequestInvalid,
+    RequestTooLarge,
+)
 from ftigate.service.accounts import ANONYMOUS, identify, is_recorded, mark_recorded
 from ftigate.store import repo
 
 log = logging.getLogger("ftigate.api")
-
-
-class RequestInvalid(InputError):
-    """The request does not fit the route's declared parameters or body."""
-
-    code = "REQUEST_INVALID"
-    status = 422
-
-
-class RequestTooLarge(InputError):
-    code = "REQUEST_TOO_LARGE"
-    status = 413
-
-
-class MethodNotAllowed(FtigateError):
-    code = "METHOD_NOT_ALLOWED"
-    status = 405
 
 
 class Internal(FtigateError):

@@ -53,7 +53,13 @@ def load_agreement(gw: Gateway, path: Path, principal: Principal) -> tuple[Agree
         raise InputError(
             f"{path} is not UTF-8", file=str(path), line=data[: e.start].count(b"\n") + 1
         ) from e
-    agreement = parse_agreement(text, str(path))
+    return store_agreement(gw, parse_agreement(text, str(path)), text, principal)
+
+
+def store_agreement(
+    gw: Gateway, agreement: Agreement, text: str, principal: Principal
+) -> tuple[Agreement, bool]:
+    """Store a parsed agreement version with its exact text. Returns (agreement, newly stored)."""
 
     def run(conn: Connection) -> bool:
         return repo.insert_agreement(

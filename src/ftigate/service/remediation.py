@@ -34,9 +34,7 @@ import base64
 import binascii
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +54,7 @@ from ftigate.policy.agreement import parse_agreement
 from ftigate.service import accounts as acc
 from ftigate.service.context import SOFTWARE_VERSION, Gateway, Principal
 from ftigate.store import repo
+from ftigate.store.files import write_atomic
 from ftigate.store.ledger_tables import ledger_head
 
 NOTICE_FORMAT = "ftigate-disposal-notice/1"
@@ -314,18 +313,6 @@ def notice_path(out: Path, batch_id: str, request_id: str) -> Path:
     return out / f"disposal-notice-{_SAFE.sub('_', batch_id)}-{_SAFE.sub('_', request_id)}.json"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def issue_disposal_notice(
     gw: Gateway,
     principal: Principal,
@@ -370,8 +357,8 @@ def issue_disposal_notice(
         index, checkpoint = _append(gw, conn, record)
         path = notice_path(out, batch_id, request_id)
         sig = path.with_name(path.name + ".sig")
-        _write_atomic(path, data)
-        _write_atomic(sig, base64.b64encode(key.sign(data)) + b"\n")
+        write_atomic(path, data)
+        write_atomic(sig, base64.b64encode(key.sign(data)) + b"\n")
         return RemediationResult(record.kind, index, chain.index, checkpoint, (path, sig))
 
     return gw.audited(principal, "REMEDIATE_DISPOSAL_NOTICE", obj, run)

@@ -13,8 +13,6 @@ import base64
 import csv
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,22 +26,11 @@ from ftigate.model import Outcome, ResponseRow
 from ftigate.service.admin import effective_agreement
 from ftigate.service.context import Gateway, Principal
 from ftigate.store import repo
+from ftigate.store.files import write_atomic
 from ftigate.store.register import load_address_histories
 from ftigate.tin import format_tin
 
 RESPONSE_FORMAT = "ftigate-response/1"
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def build_response(conn: Connection, batch_id: str) -> tuple[list[ResponseRow], dict[str, object]]:
@@ -154,7 +141,7 @@ def write_response(gw: Gateway, batch_id: str, out: Path, principal: Principal) 
     files = response_files(gw, batch_id, principal, "RESPONSE_WRITE")
     paths = []
     for name, data in files.by_name().items():
-        _write_atomic(out / name, data)
+        write_atomic(out / name, data)
         paths.append(out / name)
     return paths
 

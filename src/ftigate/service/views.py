@@ -26,11 +26,11 @@ from sqlalchemy.engine import Connection
 from ftigate.disclosure.last_known import last_known_address
 from ftigate.errors import FtigateError, NotFound
 from ftigate.ledger import log as ledger_log
-from ftigate.model import Agreement, Outcome, Reason, Request
+from ftigate.model import REQUEST_FIELDS, Agreement, Outcome, Reason, Request
 from ftigate.policy.agreement import parse_agreement
 from ftigate.reports.batch import BatchReport
 from ftigate.service import accounts as acc
-from ftigate.service.admin import effective_agreement
+from ftigate.service.admin import effective_agreement, store_agreement
 from ftigate.service.context import Gateway, Principal
 from ftigate.service.reporting import batch_report
 from ftigate.service.response import ResponseFiles
@@ -204,22 +204,10 @@ class ReviewQueue:
     outcomes: Mapping[str, int] = field(default_factory=dict)
 
 
-REQUEST_SHOWN = (
-    "first_name",
-    "middle_name",
-    "last_name",
-    "dob",
-    "street",
-    "unit",
-    "city",
-    "state",
-    "zip",
-    "tax_periods",
-    "statute",
-    "reason",
-    "case_number",
-    "officer_id",
+REQUEST_SHOWN = tuple(
+    f for f in REQUEST_FIELDS if f not in ("request_id", "requested_fields", "tin")
 )
+"""The request fields an officer compares with the candidate (the TIN is shown masked)."""
 
 
 def _mask_tin(tin: str) -> str:
@@ -511,19 +499,4 @@ def load_agreement_text(
             gw, principal, "AGREEMENT_LOAD", "agreement:new", e, "invalid agreement"
         ) from None
 
-    def run(conn: Connection) -> bool:
-        return repo.insert_agreement(
-            conn,
-            id=agreement.id,
-            version=agreement.version,
-            sha256=agreement.sha256,
-            title=agreement.title,
-            requesting_agency=agreement.requesting_agency,
-            yaml_text=text,
-            principal=principal.name,
-        )
-
-    created = gw.audited(
-        principal, "AGREEMENT_LOAD", f"agreement:{agreement.id}:{agreement.version}", run
-    )
-    return agreement, created
+    return store_agreement(gw, agreement, text, principal)
