@@ -18,13 +18,15 @@ Example:
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ftigate.errors import FtigateError, InputError
 from ftigate.ledger import merkle, note
-from ftigate.ledger.leaf import LedgerRecord, decode_record
+from ftigate.ledger.leaf import LedgerRecord, decode_record, valid_record_json
 from ftigate.ledger.merkle import NodeID
 
 
@@ -72,6 +74,107 @@ def first_finding(findings: Iterable[Finding]) -> Finding | None:
     return ordered[0] if ordered else None
 
 
+def extend_edge(
+    edge: merkle.CompactRange, leaf_hashes: Iterable[bytes]
+) -> list[tuple[int, int, bytes]]:
+    """Append many leaves to ``edge``; return the interior nodes they complete, as
+    ``(level, index, hash)``: the nodes :meth:`~ftigate.ledger.merkle.CompactRange.append`
+    reports, without the leaves and without a :class:`NodeID` each. A million-leaf append or
+    verify runs this loop.
+
+    >>> a, b = merkle.CompactRange(), merkle.CompactRange()
+    >>> hs = [merkle.hash_leaf(bytes([i])) for i in range(5)]
+    >>> extend_edge(a, hs) == [(n.level, n.index, h) for x in hs for n, h in b.append(x)[1:]]
+    True
+    """
+    out: list[tuple[int, int, bytes]] = []
+    hashes, size, sha256 = edge.hashes, edge.size, hashlib.sha256
+    for h in leaf_hashes:
+        i, level = size, 0
+        while i & 1:  # as CompactRange.append: each completed pair folds into its parent
+            h = sha256(b"\x01" + hashes.pop() + h).digest()
+            i, level = i >> 1, level + 1
+            out.append((level, i, h))
+        hashes.append(h)
+        size += 1
+    edge.size = size
+    return out
+
+
+class LeafFacts(NamedTuple):
+    """The fields of a valid leaf that the ``decisions`` table must agree with."""
+
+    kind: str
+    batch_id: str
+    line: int | None
+    request_id: str
+    outcome: str | None
+    reason: str | None
+    refusal_codes: tuple[str, ...]
+    tin_hmac: str | None
+
+    @classmethod
+    def of(cls, record: LedgerRecord) -> LeafFacts:
+        return cls(
+            str(record.kind),
+            record.batch_id,
+            record.line,
+            record.request_id,
+            None if record.outcome is None else str(record.outcome),
+            None if record.reason is None else str(record.reason),
+            record.refusal_codes,
+            record.tin_hmac,
+        )
+
+
+class Examined(NamedTuple):
+    """A run of leaves, hashed and checked: per leaf its hash and facts (``None`` when the
+    record is invalid), and the problem of each invalid one by its position in the run."""
+
+    hashes: list[bytes]
+    facts: list[LeafFacts | None]
+    problems: dict[int, str]
+
+
+def examine_leaves(leaves: Sequence[bytes]) -> Examined:
+    """Hash each leaf and check it is a valid canonical record. Pure.
+
+    The fast check (:func:`~ftigate.ledger.leaf.valid_record_json`) decides for the valid
+    leaves; :func:`~ftigate.ledger.leaf.decode_record` decides, and says why, for the rest.
+
+    >>> ex = examine_leaves([b"[]"])
+    >>> ex.facts, ex.problems
+    ([None], {0: 'leaf is not a JSON object'})
+    """
+    hashes: list[bytes] = []
+    facts: list[LeafFacts | None] = []
+    problems: dict[int, str] = {}
+    sha256 = hashlib.sha256
+    for k, data in enumerate(leaves):
+        hashes.append(sha256(b"\x00" + data).digest())
+        raw = valid_record_json(data)
+        if raw is not None:
+            facts.append(
+                LeafFacts(
+                    raw["kind"],
+                    raw["batch_id"],
+                    raw["line"],
+                    raw["request_id"],
+                    raw["outcome"],
+                    raw["reason"],
+                    tuple(raw["refusal_codes"]),
+                    raw["tin_hmac"],
+                )
+            )
+            continue
+        try:  # the tests hold the fast check to decode_record's verdict; this one is final
+            facts.append(LeafFacts.of(decode_record(data)))
+        except InputError as e:
+            facts.append(None)
+            problems[k] = e.message
+    return Examined(hashes, facts, problems)
+
+
 @dataclass(slots=True)
 class _Signed:
     label: str
@@ -92,6 +195,7 @@ class Replayer:
     findings: list[Finding] = field(default_factory=list, init=False)
     edge: merkle.CompactRange = field(default_factory=merkle.CompactRange, init=False)
     _by_size: dict[int, list[_Signed]] = field(default_factory=dict, init=False)
+    _sizes: list[int] = field(default_factory=list, init=False)  # signed sizes, ascending
     _max_signed: int = field(default=-1, init=False)
 
     def __post_init__(self) -> None:
@@ -112,6 +216,7 @@ class Replayer:
             self._max_signed = max(self._max_signed, cp.size)
             previous = signed
         self._check_size()  # the empty tree's checkpoints
+        self._sizes = sorted(self._by_size)
 
     def _find(self, code: str, index: int | None, message: str) -> None:
         self.findings.append(Finding(code, index, message))
@@ -160,6 +265,51 @@ class Replayer:
         done = self.edge.append(leaf_hash)
         self._check_size()
         return record, done
+
+    def add_examined(
+        self,
+        indices: Sequence[int],
+        examined: Examined,
+        stored_hashes: Sequence[bytes] | None = None,
+    ) -> list[tuple[int, int, bytes]]:
+        """Append leaves that :func:`examine_leaves` checked, as :meth:`add` does one by one.
+
+        Returns the interior nodes they complete, as ``(level, index, hash)``. The findings
+        are those :meth:`add` makes, in the same order.
+        """
+        nodes: list[tuple[int, int, bytes]] = []
+        hashes, problems = examined.hashes, examined.problems
+        pos, n = 0, len(indices)
+        while pos < n:
+            # run up to the next signed size, where the tree head must be checked
+            at = bisect.bisect_right(self._sizes, self.size)
+            stop = n if at == len(self._sizes) else min(n, pos + self._sizes[at] - self.size)
+            size = self.size
+            for k in range(pos, stop):
+                index = indices[k]
+                if index != size:
+                    self._find(
+                        "LEAF_MISSING",
+                        size,
+                        f"leaf {size} is missing (the next leaf stored is {index})"
+                        if index > size
+                        else f"leaf {index} appears twice or out of order",
+                    )
+                problem = problems.get(k)
+                if problem is not None:
+                    self._find("RECORD_INVALID", size, f"leaf {size}: {problem}")
+                if stored_hashes is not None and stored_hashes[k] != hashes[k]:
+                    self._find(
+                        "LEAF_HASH_MISMATCH",
+                        size,
+                        f"leaf {size}'s record hashes to {hashes[k].hex()}, the store holds "
+                        f"{stored_hashes[k].hex()}: the record was edited",
+                    )
+                size += 1
+            nodes += extend_edge(self.edge, hashes[pos:stop])
+            self._check_size()
+            pos = stop
+        return nodes
 
     def _check_size(self) -> None:
         signed = self._by_size.get(self.size)
