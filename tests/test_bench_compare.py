@@ -1,0 +1,61 @@
+"""Smoke test of bench/compare.py at a tiny size: it runs end to end and reports both sides.
+
+No timing is asserted (benchmarks print figures; tests never judge them). The one accuracy
+property checked is the gateway's first rule: no wrong-person disclosure by ftigate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.mark.slow
+def test_compare_runs_both_pipelines_and_writes_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "compare.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "compare.py"),
+            "--taxpayers",
+            "3000",
+            "--requests",
+            "300",
+            "--seed",
+            "3",
+            "--work",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "FTIGATE_DUCKDB_THREADS": "1"},
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    stages = [s["stage"] for s in report["ftigate"]["stages"] + report["plain"]["stages"]]
+    assert "match" in stages and "plain_match" in stages
+    assert all(s["peak_rss_mib"] > 0 for s in report["ftigate"]["stages"])
+    for side in ("ftigate", "plain"):
+        evaluation = report[side]["evaluation"]
+        assert evaluation["requests"] == 300
+        assert {"precision", "recall", "wrong_person", "by_case", "by_origin"} <= set(evaluation)
+        assert set(evaluation["by_origin"]) <= {
+            "hispanic",
+            "anglo",
+            "vietnamese",
+            "chinese",
+            "arabic",
+        }
+    assert report["ftigate"]["evaluation"]["wrong_person"] == 0
+    assert report["summary"]["match_time_ratio"] > 0
+    assert "origin" in proc.stdout and "ratio ftigate/plain" in proc.stdout
