@@ -3,9 +3,12 @@
 The pure parts — :mod:`~ftigate.linkage.names`, :mod:`~ftigate.linkage.addresses`,
 :mod:`~ftigate.linkage.settings` (the Splink model, authored without a backend) and
 :mod:`~ftigate.linkage.decide` (the disclosure rules) — import no database. A backend runs the
-model: :mod:`ftigate.linkage.duckdb_backend` is the embedded default; a Spark backend can be
-added beside it by implementing :class:`LinkageBackend` (a module with these three functions is
-one).
+model: :mod:`ftigate.linkage.duckdb_backend` is the embedded default and
+:mod:`ftigate.linkage.spark_backend` runs the same pipeline on Spark; each implements
+:class:`LinkageBackend` (a module with these three functions is one). What they share — the
+prepared-table layout and value maps, the candidates query, the model's post-processing — is in
+:mod:`~ftigate.linkage.prepared` and :mod:`~ftigate.linkage.scoring`, so both give the same
+decisions, and a model trained by one is used by the other.
 
 Snapshot layout (written by ingest, then by ``prepare_register`` and ``train``)::
 
