@@ -31,6 +31,7 @@ import os
 import platform
 import random
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -205,12 +206,15 @@ def open_db(kind: str) -> tuple[Database, object]:
 
 
 def close_db(db: Database, handle: object) -> None:
+    """Drop what the run made: the SQLite folder (a gigabyte at 1M leaves) or the schema."""
     db.dispose()
     if isinstance(handle, tuple):
         admin, schema = handle
         with admin.engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+    elif isinstance(handle, str):
+        shutil.rmtree(handle, ignore_errors=True)
 
 
 def main() -> None:
