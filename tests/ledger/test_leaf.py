@@ -177,3 +177,16 @@ def test_unsorted_lists_are_not_canonical() -> None:
     assert b'"reviewers":["a","b"]' in data
     with pytest.raises(InputError, match="canonical"):
         lf.decode_record(data.replace(b'"reviewers":["a","b"]', b'"reviewers":["b","a"]'))
+
+
+@pytest.mark.parametrize("name", ["agreement_sha256", "salt", "time", "model_sha256"])
+def test_a_trailing_newline_is_not_a_valid_value(name: str) -> None:
+    record = decision()
+    value = getattr(record, name)
+    with pytest.raises(InputError):
+        replace(record, **{name: value + "\n"})
+    good = lf.encode_record(record)
+    bad = good.replace(value.encode(), value.encode() + b"\\n", 1)
+    with pytest.raises(InputError):
+        lf.decode_record(bad)
+    assert lf.valid_record_json(bad) is None

@@ -76,10 +76,10 @@ from ftigate.errors import Detail, InputError
 from ftigate.model import Outcome, Reason
 
 FORMAT_VERSION = 1
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_SALT = re.compile(r"^[0-9a-f]{32}$")
-_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
+_SALT = re.compile(r"^[0-9a-f]{32}\Z")
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
+_RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z\Z")
 _MAX_SAFE_INT = 2**53 - 1
 
 
