@@ -99,8 +99,13 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
+        """A connection whose reads all see one snapshot (a long ``ledger verify`` must not
+        mix two states of the log): REPEATABLE READ on PostgreSQL; SQLite's read transaction
+        in WAL mode already is one."""
         try:
             with self.engine.connect() as conn:
+                if self.dialect == "postgresql":
+                    conn.execution_options(isolation_level="REPEATABLE READ")
                 yield conn
         except SQLAlchemyError as e:
             raise BackendError(f"store read failed: {type(e).__name__}", operation="read") from e
