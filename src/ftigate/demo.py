@@ -213,10 +213,14 @@ def evaluate_against_truth(decisions_csv: Path, truth_csv: Path) -> dict[str, An
 
     dec = pd.read_csv(decisions_csv, dtype=str, keep_default_na=False)
     scored = [
-        Scored(
-            r.request_id, r.final_decision or r.decision, r.candidate_tin.replace("-", "") or None
+        Scored(str(rid), str(final or first), str(tin).replace("-", "") or None)
+        for rid, final, first, tin in zip(
+            dec["request_id"],
+            dec["final_decision"],
+            dec["decision"],
+            dec["candidate_tin"],
+            strict=True,
         )
-        for r in dec.itertuples()
     ]
     result = evaluate(scored, read_truth(truth_csv))
     result["origin_recall_gap_points"] = origin_recall_gap(result["by_origin"])
