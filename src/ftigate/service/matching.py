@@ -83,6 +83,11 @@ def match_batch(
     timings["decide"] = time.perf_counter() - t0
 
     def run(conn: Connection) -> None:
+        # matching ran outside the transaction; a concurrent match of the same batch may have
+        # finished first, and then this one must not write a second set of decisions
+        status = repo.get_batch(conn, batch_id)["status"]
+        if status != repo.BATCH_RECEIVED:
+            raise Conflict(f"batch {batch_id} was {status.lower()} while this match ran")
         repo.insert_decisions(conn, batch_id, decided)
         repo.update_batch(
             conn,

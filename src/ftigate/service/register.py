@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Connection
 
+from ftigate.errors import NotFound
 from ftigate.linkage import model_sha256
 from ftigate.service.context import Gateway, Principal
 from ftigate.service.linkage_backend import backend_for
@@ -38,14 +39,15 @@ def ingest(
     files = ingest_register(directory, gw.snapshots_root, date.today())
     with gw.reading() as conn:
         try:
-            before = repo.get_snapshot(conn, files.id)
-        except Exception:  # NotFound: a new snapshot
+            before: repo.StoredSnapshot | None = repo.get_snapshot(conn, files.id)
+        except NotFound:  # a new snapshot
             before = None
     backend = backend_for(gw.settings)
     say("preparing linkage tables")
-    backend.prepare_register(files.path, gw.settings)
+    backend.prepare_register(files.path, gw.settings)  # a no-op when already prepared
     model_path: Path | None = None
-    if train:
+    trained = before is not None and before.model_path and Path(before.model_path).exists()
+    if train and not trained:
         say("training the linkage model")
         model_path = backend.train(files.path, gw.settings)
 
