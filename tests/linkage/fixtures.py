@@ -457,4 +457,21 @@ def make_fixture(n_people: int = 400, seed: int = 7) -> Fixture:
         addr=_address(rng, date(2023, 1, 1)),
         tin=victim.tin,
     )
+    # A namesake in another ZIP whose dob is one keystroke from the requested person's: no rule
+    # pairs on names alone any more, and a typo in a dob is no proof of another person, so
+    # the dob-tolerant rules must keep him in view as a competitor.
+    home7 = _address(rng, date(2021, 9, 1))
+    away = _address(rng, date(2022, 2, 1))
+    while away[4] == home7[4]:
+        away = _address(rng, date(2022, 2, 1))
+    octavio = person("Octavio", "Zamarripa", date(1971, 8, 19), [home7])
+    person("Octavio", "Zamarripa", date(1971, 8, 18), [away])
+    ask(
+        octavio,
+        "namesake_dob_typo_elsewhere",
+        first="Octavio",
+        last="Zamarripa",
+        dob=iso(octavio.dob),
+        addr=home7,
+    )
     return Fixture(people, requests, truth)
