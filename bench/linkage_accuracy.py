@@ -296,8 +296,8 @@ def _blocking_analysis(work: Path, settings: object) -> None:
     from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
     from ftigate.linkage import duckdb_backend
-    from ftigate.linkage.features import LIST_COLUMNS, request_row
-    from ftigate.linkage.settings import PREPARED_COLUMNS, blocking_rules
+    from ftigate.linkage.prepared import requests_table
+    from ftigate.linkage.settings import blocking_rules
     from ftigate.model import Request
 
     with (work / "requests.csv").open() as fh:
@@ -305,15 +305,7 @@ def _blocking_analysis(work: Path, settings: object) -> None:
             Request(line=i + 2, **{k: v for k, v in row.items() if k in Request.__slots__})
             for i, row in enumerate(csv.DictReader(fh))
         ]
-    rows = [request_row(r) for r in reqs]
-    table = pa.table(
-        {
-            c: pa.array(
-                [r[c] for r in rows], pa.list_(pa.string()) if c in LIST_COLUMNS else pa.string()
-            )
-            for c in PREPARED_COLUMNS
-        }
-    )
+    table = requests_table(reqs)
     con = duckdb_backend.connect(settings)  # type: ignore[arg-type]
     con.register("req_arrow", table)
     con.execute(

@@ -356,6 +356,8 @@ def normalize_unit(value: str) -> str:
     >>> normalize_unit("Apartment 4-B")
     '4B'
     """
+    if not value:  # most addresses have none
+        return ""
     return "".join(t for t in normalize_line(value).split() if t not in UNIT_DESIGNATORS)
 
 
