@@ -80,6 +80,7 @@ from ftigate.linkage.scoring import (
     IN_REGISTER_PRIOR,
     SEED,
     U_MAX_PAIRS,
+    MatchTimer,
     candidates_from_rows,
     candidates_sql,
     level_labels,
@@ -334,17 +335,24 @@ def match(
     if not requests:
         return {}
     model = model_in_dialect(json.loads(model_path.read_text()), "duckdb")
+    timer = MatchTimer("duckdb", len(requests))
     with translate_errors("match"), connect(settings) as con:
         con.register("req_arrow", requests_table(requests))
         _run(con, "CREATE TABLE req AS SELECT * FROM req_arrow")
+        timer.lap("requests")
         _run(con, f"CREATE TABLE reg AS SELECT * FROM read_parquet({_q(prepared)})")
         _run(
             con,
             f"CREATE VIEW hist_addr AS SELECT * FROM read_parquet({_q(out / PREPARED_ADDRESSES)})",
         )
         linker, _ = _linker_on(con, out, [("req", "requests"), ("reg", "register")], model)
+        timer.lap("register")
         sdfs = list(linker._input_tables_dict.values())
         preds = linker.inference.predict_between(sdfs[0], sdfs[1], warning_mode="never")
+        timer.lap("predict")
         labels = level_labels(linker)
         rows = con.execute(candidates_sql(preds.physical_name, labels)).fetchall()
+        timer.lap("candidates")
+        counted = con.execute(f"SELECT count(*) FROM {preds.physical_name}").fetchall()
+    timer.log(log, int(counted[0][0]) if counted else 0)
     return candidates_from_rows(rows, labels, requests)

@@ -82,6 +82,7 @@ from ftigate.linkage.scoring import (
     IN_REGISTER_PRIOR,
     SEED,
     U_MAX_PAIRS,
+    MatchTimer,
     candidates_from_rows,
     candidates_sql,
     level_labels,
@@ -487,6 +488,7 @@ def match(
     if not requests:
         return {}
     model = model_in_dialect(json.loads(model_path.read_text()), "spark")
+    timer = MatchTimer("spark", len(requests))
     with _work_lock, translate_errors("match"):
         spark = session(settings)
         p = f"ftigate_{uuid.uuid4().hex[:8]}"
@@ -506,8 +508,10 @@ def match(
                 spark, out, [(f"{p}_req", "requests"), (f"{p}_reg", "register")], model, p
             )
             views += tf_views
+            timer.lap("requests")
             sdfs = list(linker._input_tables_dict.values())
             preds = linker.inference.predict_between(sdfs[0], sdfs[1], warning_mode="never")
+            timer.lap("predict")
             labels = level_labels(linker)
             sql = candidates_sql(
                 preds.physical_name,
@@ -518,7 +522,10 @@ def match(
                 dialect="spark",
             )
             rows = [tuple(r) for r in spark.sql(sql).collect()]
+            timer.lap("candidates")
+            pairs = preds.as_spark_dataframe().count()
         finally:
             spark.catalog.clearCache()
             _drop_views(spark, views)
+    timer.log(log, pairs)
     return candidates_from_rows(rows, labels, requests)
