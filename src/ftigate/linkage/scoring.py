@@ -253,27 +253,44 @@ def candidates_from_rows(
     labels: Mapping[str, tuple[str, dict[int, str]]],
     requests: Sequence[Request],
 ) -> dict[int, list[Candidate]]:
-    """The rows of :func:`candidates_sql` as candidates per ``Request.line``, in row order."""
+    """The rows of :func:`candidates_sql` as candidates per ``Request.line``, in row order.
+
+    A batch has hundreds of thousands of candidates but only a few hundred distinct
+    combinations of comparison levels, so each combination's evidence (a read-only mapping)
+    and the conflicts it implies are built once and shared by every candidate that has it.
+    """
     result: dict[int, list[Candidate]] = {r.line: [] for r in requests}
-    by_uid = {f"r{r.line}": r for r in requests}
+    by_uid = {f"r{r.line}": result[r.line] for r in requests}
     comparisons = list(labels)
+    n_fixed = 6
+    seen: dict[tuple[Any, ...], tuple[Mapping[str, str], bool, bool, bool]] = {}
     for row in rows:
-        uid_l, tin, prob, weight, supplied, corroborated = row[:6]
-        evidence = {
-            c: labels[c][1].get(int(g), str(g)) for c, g in zip(comparisons, row[6:], strict=True)
-        }
-        req = by_uid[uid_l]
-        result[req.line].append(
+        uid_l, tin, prob, weight, supplied, corroborated = row[:n_fixed]
+        gammas = tuple(row[n_fixed:])
+        known = seen.get(gammas)
+        if known is None:
+            evidence = {
+                c: labels[c][1].get(int(g), str(g))
+                for c, g in zip(comparisons, gammas, strict=True)
+            }
+            known = seen[gammas] = (
+                MappingProxyType(evidence),
+                evidence.get("dob") in DOB_CONFLICT_LABELS,
+                evidence.get("first_name") in NAME_CONFLICT_LABELS,
+                evidence.get("suffix") == "different",
+            )
+        evidence_view, dob_conflict, name_conflict, suffix_conflict = known
+        by_uid[uid_l].append(
             Candidate(
                 tin=tin,
                 probability=float(prob),
                 match_weight=float(weight),
-                dob_conflict=evidence.get("dob") in DOB_CONFLICT_LABELS,
+                dob_conflict=dob_conflict,
                 address_corroborated=bool(corroborated),
                 supplied_tin_matches=None if supplied is None else supplied == tin,
-                evidence=MappingProxyType(evidence),
-                name_conflict=evidence.get("first_name") in NAME_CONFLICT_LABELS,
-                suffix_conflict=evidence.get("suffix") == "different",
+                evidence=evidence_view,
+                name_conflict=name_conflict,
+                suffix_conflict=suffix_conflict,
             )
         )
     return result
