@@ -21,7 +21,9 @@ scoring, decisions and storing them; plain: ``predict`` and picking the best can
 interpreter start-up and imports count for neither. A second ratio is per batch: ftigate's
 submit and match against plain's load, train and predict (its model is learnt from the batch).
 
-Prints the tables and writes ``bench/out/compare_<size>.json``. Nothing here asserts a time.
+Prints the tables and writes ``bench/out/compare_<size>.json``; ftigate's batch report
+(``report.html`` and ``report.json`` in the work folder) carries its evaluation by case and by
+name origin. Nothing here asserts a time.
 
 Run::
 
@@ -500,6 +502,7 @@ def main() -> None:
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print_report(report)
     print(f"\nwrote {path}")
+    print(f"batch report with the evaluation by case and origin: {ft[-1].get('batch_report')}")
 
 
 if __name__ == "__main__":

@@ -116,7 +116,13 @@ def run_stage(name: str, work: Path, args: argparse.Namespace) -> dict[str, Any]
         out["outcomes"] = dict(result.outcomes)
         out["estimated_false_disclosures"] = result.estimated_false_disclosures
     elif name == "evaluate":
+        from ftigate.service.reporting import write_batch_report
+
         out["evaluation"] = evaluate(gw, data / "truth.csv")
+        # the batch report carries the evaluation too: per case and per name origin
+        report = work / "report.html"
+        write_batch_report(gw, "BENCH", report, admin, evaluation=out["evaluation"])
+        out["batch_report"] = str(report)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return out
 

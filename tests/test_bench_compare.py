@@ -57,5 +57,8 @@ def test_compare_runs_both_pipelines_and_writes_the_report(tmp_path: Path) -> No
             "arabic",
         }
     assert report["ftigate"]["evaluation"]["wrong_person"] == 0
+    # the batch report's data carries the same evaluation, origin by origin
+    batch_report = json.loads((tmp_path / "work" / "report.json").read_text())
+    assert batch_report["evaluation"]["by_origin"] == report["ftigate"]["evaluation"]["by_origin"]
     assert report["summary"]["match_time_ratio"] > 0
     assert "origin" in proc.stdout and "ratio ftigate/plain" in proc.stdout
