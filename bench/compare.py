@@ -39,7 +39,6 @@ import json
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -94,32 +93,16 @@ def tree_peak_rss() -> Iterator[dict[str, float]]:
 
 def run_child(name: str, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Run one stage in a fresh interpreter; its wall time, peak RSS and what it reported."""
-    cmd = [
-        sys.executable,
-        __file__,
-        "--stage",
+    out = pipeline.stage(
         name,
-        "--work",
-        str(work),
-        "--taxpayers",
-        str(args.taxpayers),
-        "--requests",
-        str(args.requests),
-        "--seed",
-        str(args.seed),
-        "--backend",
-        args.backend,
-    ]
-    env = {**os.environ, "FTIGATE_BACKEND": args.backend}
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
-    seconds = time.perf_counter() - t0
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-20000:])
-        raise SystemExit(f"stage {name} failed ({proc.returncode})")
-    child = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"  {name:15} {seconds:8.1f} s  {child.get('peak_rss_mib', 0):8.0f} MiB", flush=True)
-    return {"stage": name, "seconds": round(seconds, 2), **child}
+        work,
+        args,
+        script=__file__,
+        extra=["--backend", args.backend],
+        env={**os.environ, "FTIGATE_BACKEND": args.backend},
+    )
+    print(f"  {name:15} {out['seconds']:8.1f} s  {out.get('peak_rss_mib', 0):8.0f} MiB", flush=True)
+    return out
 
 
 def run_stage(name: str, work: Path, args: argparse.Namespace) -> dict[str, Any]:

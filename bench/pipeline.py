@@ -20,6 +20,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,22 @@ DECOYS = (
 )
 
 
-def stage(name: str, work: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """Run one stage in a child process; returns its seconds and peak RSS."""
+def stage(
+    name: str,
+    work: Path,
+    args: argparse.Namespace,
+    script: str = __file__,
+    extra: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run one stage of ``script`` in a child process; returns its seconds and what it printed.
+
+    The child prints one JSON line last (its figures, peak RSS among them); ``bench/compare.py``
+    runs its own stages through this too, with its ``--backend`` in ``extra``.
+    """
     cmd = [
         sys.executable,
-        __file__,
+        script,
         "--stage",
         name,
         "--work",
@@ -50,12 +62,15 @@ def stage(name: str, work: Path, args: argparse.Namespace) -> dict[str, Any]:
         str(args.requests),
         "--seed",
         str(args.seed),
+        *extra,
     ]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, check=False, env=None if env is None else dict(env)
+    )
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
-        sys.stderr.write(proc.stdout + proc.stderr)
+        sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-20000:])
         raise SystemExit(f"stage {name} failed ({proc.returncode})")
     child = json.loads(proc.stdout.strip().splitlines()[-1])
     return {"stage": name, "seconds": round(seconds, 2), **child}

@@ -19,8 +19,10 @@ A Fellegi–Sunter model needs, for each comparison level, *u* (how often it hap
 different people) and *m* (how often it happens between two records of the same person), and
 the prior that a pair matches (lambda).
 
-* **u** is estimated from the register itself by random sampling of register × register pairs
-  (Splink's ``estimate_u_using_random_sampling``, fixed seed). The register holds one row per
+* **u** is estimated from the register itself, on every pair of a reproducible sample of its
+  rows (:func:`ftigate.linkage.scoring.u_sample_sql`: the same rows on DuckDB and Spark, so
+  either engine writes the same model), with Splink's ``estimate_u_using_random_sampling``.
+  The register holds one row per
   taxpayer, so such pairs are non-matches by construction: this is the one thing the snapshot
   can tell us exactly, and it is what makes a common name ("Maria Garcia") weigh less than a
   rare one, together with the term-frequency tables.
@@ -86,6 +88,7 @@ from ftigate.linkage.scoring import (
     level_labels,
     model_in_dialect,
     save_model,
+    u_sample_sql,
 )
 from ftigate.linkage.settings import PREPARED_COLUMNS, TF_COLUMNS, linkage_settings
 from ftigate.model import Candidate, Request
@@ -290,7 +293,12 @@ def _linker_on(
 
 
 def train(snapshot_dir: Path, settings: Settings) -> Path:
-    """Estimate u on the register (seeded), keep the m priors, set lambda; save ``model.json``."""
+    """Estimate u on the register's u sample, keep the m priors, set lambda; save ``model.json``.
+
+    The sample (:func:`~ftigate.linkage.scoring.u_sample_sql`) is small enough that Splink
+    compares every pair of it and samples nothing itself: the Spark backend trains the same
+    model from the same rows.
+    """
     out = snapshot_dir / LINKAGE_DIR
     prepared = out / PREPARED_TAXPAYERS
     if not prepared.exists():
@@ -300,11 +308,9 @@ def train(snapshot_dir: Path, settings: Settings) -> Path:
         )
     model_path = out / MODEL_FILE
     with translate_errors("train"), connect(settings) as con:
-        _run(
-            con,
-            f"CREATE TABLE reg AS SELECT * FROM read_parquet({_q(prepared)}) ORDER BY unique_id",
-        )
-        row = con.execute("SELECT count(*) FROM reg").fetchall()[0]
+        _run(con, f"CREATE VIEW reg_all AS SELECT * FROM read_parquet({_q(prepared)})")
+        _run(con, f"CREATE TABLE reg AS {u_sample_sql('reg_all')}")
+        row = con.execute("SELECT count(*) FROM reg_all").fetchall()[0]
         n = max(int(row[0]) if row else 0, 2)
         creator = replace(linkage_settings(IN_REGISTER_PRIOR / n), link_type="dedupe_only")
         linker, _ = _linker_on(con, out, [("reg", "register")], creator)

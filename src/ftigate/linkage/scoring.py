@@ -42,6 +42,8 @@ from ftigate.model import Candidate, Request
 IN_REGISTER_PRIOR = 0.5
 """Prior share of requests whose person is in the register (sets lambda)."""
 U_MAX_PAIRS = 2e6
+U_SAMPLE_ROWS = 2000
+"""Register rows u is estimated on: every pair of them, 1,999,000 (just under ``U_MAX_PAIRS``)."""
 SEED = 6103
 TOP_K = 5
 """Candidates kept per request (the supplied TIN's owner is kept as well)."""
@@ -49,6 +51,23 @@ TOP_K = 5
 # Levels that mean "another person" whatever the score (labels from settings.py).
 DOB_CONFLICT_LABELS = frozenset({"same year", "different"})
 NAME_CONFLICT_LABELS = frozenset({"different", LEVEL_GENDERED})
+
+
+def u_sample_sql(table: str) -> str:
+    """The register rows u is estimated on: the :data:`U_SAMPLE_ROWS` with the smallest MD5 of
+    their TIN, in SQL that DuckDB and Spark read alike.
+
+    Splink samples by a hash of its own engine (DuckDB's ``hash`` is not Spark's), so a model
+    trained on one engine would differ from the same snapshot's model trained on the other.
+    Choosing the rows by MD5 — the same hex string on every engine — before Splink sees them
+    leaves it nothing to sample (every pair of so few rows fits in ``U_MAX_PAIRS``), so either
+    engine estimates u on the same pairs and writes the same model bytes. MD5 here is a
+    uniform, reproducible shuffle, not a security measure.
+
+    >>> u_sample_sql("reg")
+    'SELECT * FROM reg ORDER BY md5(unique_id), unique_id LIMIT 2000'
+    """
+    return f"SELECT * FROM {table} ORDER BY md5({UNIQUE_ID}), {UNIQUE_ID} LIMIT {U_SAMPLE_ROWS}"
 
 
 def regularise_u(model: dict[str, Any], pairs_sampled: float) -> dict[str, Any]:

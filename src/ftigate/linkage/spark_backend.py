@@ -88,6 +88,7 @@ from ftigate.linkage.scoring import (
     level_labels,
     model_in_dialect,
     save_model,
+    u_sample_sql,
 )
 from ftigate.linkage.settings import PREPARED_COLUMNS, TF_COLUMNS, linkage_settings
 from ftigate.model import Candidate, Request
@@ -442,21 +443,26 @@ def _require_prepared(snapshot_dir: Path, settings: Settings) -> str:
 
 
 def train(snapshot_dir: Path, settings: Settings) -> Path:
-    """Estimate u on the register (seeded), keep the m priors, set lambda; save ``model.json``.
+    """Estimate u on the register's u sample, keep the m priors, set lambda; save ``model.json``.
 
-    The model is written to the local snapshot folder, as the DuckDB backend does.
+    The sample is the one DuckDB uses (:func:`~ftigate.linkage.scoring.u_sample_sql`), so the
+    model is the same whichever engine trains it. It is written to the local snapshot folder,
+    as the DuckDB backend does.
     """
     out = _require_prepared(snapshot_dir, settings)
     model_path = snapshot_dir / LINKAGE_DIR / MODEL_FILE
     with _work_lock, translate_errors("train"):
         spark = session(settings)
         p = f"ftigate_{uuid.uuid4().hex[:8]}"
-        reg = spark.read.parquet(f"{out}/{PREPARED_TAXPAYERS}")
-        views = list(_views(spark, p, {"reg": reg}).values())
+        reg_all = spark.read.parquet(f"{out}/{PREPARED_TAXPAYERS}")
+        views = list(_views(spark, p, {"reg_all": reg_all}).values())
         try:
-            n = max(reg.count(), 2)
+            n = max(reg_all.count(), 2)
+            # the same rows as on DuckDB (md5 order), cached: Splink reads them once per comparison
+            sample = spark.sql(u_sample_sql(views[0])).cache()
+            views += _views(spark, p, {"reg": sample}).values()
             creator = replace(linkage_settings(IN_REGISTER_PRIOR / n), link_type="dedupe_only")
-            linker, tf_views = _linker_on(spark, out, [(views[0], "register")], creator, p)
+            linker, tf_views = _linker_on(spark, out, [(views[1], "register")], creator, p)
             views += tf_views
             linker.training.estimate_u_using_random_sampling(
                 max_pairs=U_MAX_PAIRS, seed=SEED, min_count_per_level=None, num_chunks=1
