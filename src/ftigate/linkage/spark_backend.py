@@ -14,10 +14,13 @@ What differs, and why
   similarity UDFs ship as a jar in its wheel). Under ``spark-submit`` the JVM is already up and
   its ``--master``, ``--conf``, ``--driver-memory`` and ``--jars`` stand; the jar must be among
   the ``--jars`` (the driver loads its classes at start-up), or a ``BackendError`` says so.
-* **Function names.** The settings' custom SQL is written in DuckDB's dialect; sqlglot renders
-  DuckDB's ``jaro_winkler_similarity`` for Spark as ``JAROWINKLER_SIMILARITY``, while Splink's
-  jar provides ``jaro_winkler``. The session registers the jar's class under both names (and
-  under ``jaro_winkler_similarity`` for the shared candidates query).
+* **Jaro-Winkler.** The settings' custom SQL is written in DuckDB's dialect; sqlglot renders
+  DuckDB's ``jaro_winkler_similarity`` for Spark as ``JAROWINKLER_SIMILARITY``, and Splink's
+  levels call ``jaro_winkler``. Splink's jar (and Spark's built-in) compute a different Jaro
+  than DuckDB (up to 0.027 apart on surnames and streets), so the session registers DuckDB's
+  textbook formula (``jellyfish``, a vectorised Python UDF) under both names, and Splink's
+  ``SparkAPI`` is told not to register the jar again over it; the jar serves the rest
+  (Damerau-Levenshtein, which agrees with DuckDB's).
 * **Normalising the register** happens on the executors: distinct raw values go through
   ``mapInArrow`` into the same Python functions DuckDB's driver calls, so the work spreads
   over the cluster instead of pulling millions of street lines onto the driver.
@@ -26,10 +29,10 @@ What differs, and why
   folder. The model (``model.json``, small, hashed into every decision) and ``prepared.json``
   always stay in the local snapshot folder on the driver, where the gateway records them.
   Locally written tables are single Parquet files, so DuckDB can read what Spark prepared.
-* **The model** is trained the same way (documented m priors, u by seeded sampling of the
-  register), but Spark's hash picks a different sample than DuckDB's, so the u values differ
-  slightly between engines. A snapshot is trained once by whichever backend meets it first,
-  and both backends match with that one model file: this, not the engine, fixes the decisions.
+* **The model** is trained the same way and from the same rows (documented m priors, u on
+  the MD5-chosen register sample of :func:`~ftigate.linkage.scoring.u_sample_sql`), so both
+  engines write the same numbers. A snapshot is trained once by whichever backend meets it
+  first, and both backends match with that one model file.
 * **One job at a time** per process: Splink's intermediate tables are temporary views in the
   shared session, so calls are serialised by a lock.
 
@@ -47,15 +50,17 @@ import shutil
 import sys
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.pandas.functions import pandas_udf
 from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import DoubleType
 from splink import Linker
@@ -107,9 +112,33 @@ ENGINE_ERRORS: tuple[type[BaseException], ...] = (
 )
 """What Spark, Py4J, Splink and Arrow raise; all of it becomes ``BackendError``."""
 
-JARO_WINKLER_CLASS = "uk.gov.moj.dash.linkage.JaroWinklerSimilarity"
-JARO_WINKLER_ALIASES = ("jarowinkler_similarity", "jaro_winkler_similarity")
-"""Names the shared SQL calls Jaro-Winkler by (see the module docstring)."""
+JARO_WINKLER_NAMES = ("jaro_winkler", "jarowinkler_similarity")
+"""Splink's Spark name for it, and sqlglot's rendering of DuckDB's ``jaro_winkler_similarity``.
+
+Spark 4's own ``jaro_winkler_similarity`` is a built-in (it gives the jar's values) and cannot
+be replaced by a session function; no SQL ftigate renders for Spark calls it (tested)."""
+
+
+def jaro_winkler_values(left: Iterable[object], right: Iterable[object]) -> list[float | None]:
+    """The textbook Jaro-Winkler similarity (prefix scale 0.1, up to four letters), as DuckDB's
+    ``jaro_winkler_similarity`` computes it; None where either side is missing.
+
+    Splink's jar computes Jaro differently ("E SECOND RD" / "N SECOND RD": 0.889 against
+    0.906), which moves pairs across the 0.88-0.92 thresholds the settings use. ``jellyfish``
+    agrees with DuckDB on every one of 540,000 register pairs tried, so Spark uses it.
+
+    >>> jaro_winkler_values(["flowers", None], ["fowler", "x"])
+    [0.9071428571428571, None]
+    """
+    import jellyfish
+
+    return [
+        jellyfish.jaro_winkler_similarity(a, b)
+        if isinstance(a, str) and isinstance(b, str)
+        else None
+        for a, b in zip(left, right, strict=True)
+    ]
+
 
 _DIGITS = re.compile(r"\d{4,}")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):/+")
@@ -172,14 +201,20 @@ def session(settings: Settings) -> SparkSession:
         return spark
 
 
+def _jaro_winkler_series(left: pd.Series, right: pd.Series) -> pd.Series:
+    """:func:`jaro_winkler_values` over Arrow batches (nullable doubles: NULL stays NULL, never
+    NaN, which Spark would rank above every threshold)."""
+    return pd.Series(pd.array(jaro_winkler_values(left.tolist(), right.tolist()), dtype="Float64"))
+
+
 def _register_functions(spark: SparkSession) -> None:
-    """Splink's jar functions under Splink's names, and Jaro-Winkler under the shared SQL's."""
-    functions = [
-        *get_scala_udfs(),  # type: ignore[no-untyped-call]
-        *((n, JARO_WINKLER_CLASS, DoubleType()) for n in JARO_WINKLER_ALIASES),
-    ]
+    """Splink's jar functions under Splink's names, then DuckDB's Jaro-Winkler over the jar's.
+
+    Jaro-Winkler is a vectorised Python UDF (:func:`jaro_winkler_values`) registered under
+    every name the rendered SQL uses, so both engines put every pair on the same level.
+    """
     try:
-        for name, java_class, returns in functions:
+        for name, java_class, returns in get_scala_udfs():  # type: ignore[no-untyped-call]
             spark.udf.registerJavaFunction(name, java_class, returns)
     except (PySparkException, Py4JError) as e:
         raise BackendError(
@@ -187,6 +222,10 @@ def _register_functions(spark: SparkSession) -> None:
             f"--jars {similarity_jar_location()} to spark-submit (or set spark.jars)",
             operation="session",
         ) from e
+
+    jaro_winkler: Any = pandas_udf(_jaro_winkler_series, DoubleType())  # type: ignore[call-overload]
+    for name in JARO_WINKLER_NAMES:
+        spark.udf.register(name, jaro_winkler)
 
 
 def location(snapshot_dir: Path, settings: Settings) -> str:
@@ -419,6 +458,9 @@ def _linker_on(
         spark_session=spark,
         break_lineage_method="persist",
         num_partitions_on_repartition=partitions,
+        # the session registered the jar and DuckDB's Jaro-Winkler once (_register_functions);
+        # Splink's own registration would put the jar's Jaro-Winkler back
+        register_udfs_automatically=False,
     )
     sdfs = [db_api.register(view, dataset_display_name=display) for view, display in tables]
     linker = Linker(sdfs if len(sdfs) > 1 else sdfs[0], model, log_level=logging.WARNING)
