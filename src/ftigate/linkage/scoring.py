@@ -61,7 +61,7 @@ def u_sample_sql(table: str) -> str:
     trained on one engine would differ from the same snapshot's model trained on the other.
     Choosing the rows by MD5 — the same hex string on every engine — before Splink sees them
     leaves it nothing to sample (every pair of so few rows fits in ``U_MAX_PAIRS``), so either
-    engine estimates u on the same pairs and writes the same model bytes. MD5 here is a
+    engine estimates u on the same pairs and writes the same numbers. MD5 here is a
     uniform, reproducible shuffle, not a security measure.
 
     >>> u_sample_sql("reg")
