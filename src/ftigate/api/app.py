@@ -6,7 +6,6 @@ the OpenAPI document is at ``/openapi.json``.
 
 Example:
     >>> from ftigate.config import Settings
-from ftigate.service.accounts import is_recorded
     >>> app = create_app(Settings(database_url="sqlite:///:memory:"))
     >>> "/v1/ledger/checkpoint" in app.openapi()["paths"]
     True

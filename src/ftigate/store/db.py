@@ -2,7 +2,8 @@
 
 Example:
     >>> db = Database.connect("sqlite:///:memory:")
-    >>> db.migrate()
+    >>> db.migrate()  # returns the head revision
+    '0003'
     >>> with db.transaction() as conn:
     ...     _ = conn.execute(sa.text("select 1"))
 """
