@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import resource
 import shutil
@@ -56,6 +57,14 @@ SIZES = {"small": (200_000, 20_000), "large": (2_000_000, 200_000)}
 FTIGATE_STAGES = ("synth", "init", "ingest", "train", "submit", "match", "evaluate")
 PLAIN_STAGES = ("plain_load", "plain_train", "plain_match", "plain_evaluate")
 PLAIN_THRESHOLD = 0.99
+PLAIN_BLOCKING = (
+    ("first_name", "last_name"),
+    ("last_name", "dob"),
+    ("first_name", "dob"),
+    ("zip", "last_name"),
+    ("zip", "first_name"),
+)
+"""The plain linkage's blocking rules: pairs that agree exactly on both raw columns."""
 ORIGINS = ("hispanic", "anglo", "vietnamese", "chinese", "arabic")
 
 
@@ -157,16 +166,35 @@ def init_stage(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     return {"max_batch_rows": limits["max_batch_rows"]}
 
 
+class _MatchFigures(logging.Handler):
+    """Keeps the figures of the linkage backend's one log line (``MatchTimer``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.figures: dict[str, Any] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if hasattr(record, "match"):
+            self.figures = dict(record.match)
+
+
 def match_stage(work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """match_batch, with the backend's own phases (normalise requests, read the register,
+    predict, candidates) and the number of pairs it scored."""
     from ftigate.service import Principal
     from ftigate.service.matching import match_batch
 
     gw = _gateway(work)
+    handler = _MatchFigures()
+    linkage_log = logging.getLogger("ftigate.linkage")
+    linkage_log.addHandler(handler)
+    linkage_log.setLevel(logging.INFO)
     t0 = time.perf_counter()
     result = match_batch(gw, "BENCH", Principal("bench", "admin"))
     return {
         "work_seconds": round(time.perf_counter() - t0, 2),
         "phases": {k: round(v, 2) for k, v in result.seconds.items()},
+        "linkage": handler.figures,
         "snapshot": result.snapshot_id,
         "outcomes": dict(result.outcomes),
         "estimated_false_disclosures": result.estimated_false_disclosures,
@@ -229,13 +257,7 @@ def plain_settings() -> Any:
             cl.ExactMatch("city").configure(term_frequency_adjustments=True),
             cl.ExactMatch("zip").configure(term_frequency_adjustments=True),
         ],
-        blocking_rules_to_generate_predictions=[
-            block_on("first_name", "last_name"),
-            block_on("last_name", "dob"),
-            block_on("first_name", "dob"),
-            block_on("zip", "last_name"),
-            block_on("zip", "first_name"),
-        ],
+        blocking_rules_to_generate_predictions=[block_on(*cols) for cols in PLAIN_BLOCKING],
         retain_intermediate_calculation_columns=False,
     )
 
@@ -272,6 +294,20 @@ def plain_train(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     return {"work_seconds": round(time.perf_counter() - t0, 2)}
 
 
+def plain_pairs(con: Any) -> int:
+    """Pairs the plain blocking rules make (the union of their equi-joins), for the report.
+
+    Counted outside the timed match: ``predict`` keeps only pairs above the threshold.
+    """
+    rules = [" AND ".join(f"q.{c} = r.{c}" for c in cols) for cols in PLAIN_BLOCKING]
+    union = " UNION ".join(
+        f"SELECT q.unique_id AS q, r.unique_id AS r FROM requests q JOIN register r ON {rule}"
+        for rule in rules
+    )
+    row = con.execute(f"SELECT count(*) FROM ({union})").fetchone()
+    return int(row[0]) if row else 0
+
+
 def plain_match(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     """predict above 0.99, then the best candidate per request is disclosed."""
     import duckdb
@@ -297,7 +333,9 @@ def plain_match(work: Path, args: argparse.Namespace) -> dict[str, Any]:
             SELECT r.unique_id, r.request_id, b.tin, b.match_probability
             FROM requests r LEFT JOIN best b ON b.q = r.unique_id""")
         n = con.execute("SELECT count(tin) FROM plain_decisions").fetchone() or (0,)
-    return {"work_seconds": round(time.perf_counter() - t0, 2), "disclosed": n[0]}
+        seconds = round(time.perf_counter() - t0, 2)
+        pairs = plain_pairs(con)
+    return {"work_seconds": seconds, "disclosed": n[0], "pairs": pairs}
 
 
 def plain_evaluate(work: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -413,6 +451,18 @@ def print_report(report: dict[str, Any]) -> None:
         f"\nmatch: ftigate {s['match_seconds']['ftigate']} s, plain {s['match_seconds']['plain']}"
         f" s, ratio ftigate/plain {s['match_time_ratio']}"
     )
+    ft_match = _by(report["ftigate"]["stages"])["match"]
+    linkage = ft_match.get("linkage") or {}
+    if linkage:
+        phases = {**linkage.get("seconds", {}), **ft_match.get("phases", {})}
+        phases.pop("match", None)
+        print(
+            f"  ftigate: {linkage.get('pairs', 0):,} pairs; "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
+        )
+    plain_pairs_n = _by(report["plain"]["stages"])["plain_match"].get("pairs")
+    if plain_pairs_n is not None:
+        print(f"  plain: {plain_pairs_n:,} pairs (predict keeps those above {PLAIN_THRESHOLD})")
     print(
         f"per batch (ftigate submit + match; plain load + train + predict): ftigate "
         f"{s['per_batch_seconds']['ftigate']} s, plain {s['per_batch_seconds']['plain']} s, "

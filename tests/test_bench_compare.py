@@ -43,6 +43,12 @@ def test_compare_runs_both_pipelines_and_writes_the_report(tmp_path: Path) -> No
     report = json.loads(out.read_text())
     stages = [s["stage"] for s in report["ftigate"]["stages"] + report["plain"]["stages"]]
     assert "match" in stages and "plain_match" in stages
+    by_stage = {s["stage"]: s for s in report["ftigate"]["stages"] + report["plain"]["stages"]}
+    # where the match's time goes, and how many pairs each side scored
+    linkage = by_stage["match"]["linkage"]
+    assert linkage["pairs"] > 0 and linkage["requests"] > 0
+    assert {"requests", "register", "predict", "candidates"} <= set(linkage["seconds"])
+    assert by_stage["plain_match"]["pairs"] > 0
     assert all(s["peak_rss_mib"] > 0 for s in report["ftigate"]["stages"])
     for side in ("ftigate", "plain"):
         evaluation = report[side]["evaluation"]
