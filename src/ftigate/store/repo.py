@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -252,6 +252,15 @@ def update_batch(conn: Connection, batch_id: str, **values: Any) -> None:
     conn.execute(t.batches.update().where(t.batches.c.id == batch_id).values(**values))
 
 
+_REQUEST_FIELDS = tuple(f.name for f in fields(Request))
+
+
+def _request_json(r: Request) -> str:
+    """A request's fields as JSON (all are plain strings and the line number, so no deep copy
+    as ``dataclasses.asdict`` would make: it took a fifth of a 200k-row submit)."""
+    return json.dumps({name: getattr(r, name) for name in _REQUEST_FIELDS}, ensure_ascii=False)
+
+
 def insert_requests(
     conn: Connection,
     batch_id: str,
@@ -267,7 +276,7 @@ def insert_requests(
                 "batch_id": batch_id,
                 "line": r.line,
                 "request_id": r.request_id,
-                "row_json": json.dumps(asdict(r), ensure_ascii=False),
+                "row_json": _request_json(r),
                 "findings_json": json.dumps(
                     [
                         {"code": str(f.code), "message": f.message, "field": f.field}
