@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import resource
 import subprocess
@@ -38,6 +37,9 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from pipeline import MatchFigures  # bench/pipeline.py, beside this script
 
 OUT = Path(__file__).parent / "out"
 RULE_SETS = ("legacy", "current")
@@ -124,18 +126,6 @@ def _analysis(snap: Path, requests: list[Any], rules: list[Any]) -> list[dict[st
     ]
 
 
-class _Figures(logging.Handler):
-    """Keeps the ``match`` figures of the backend's log line."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.figures: dict[str, Any] = {}
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if hasattr(record, "match"):
-            self.figures = dict(record.match)
-
-
 def run_set(work: Path, name: str, every: int, analysis: bool) -> dict[str, Any]:
     """One rule set, in this process: blocking analysis, match, decisions, evaluation."""
     from ftigate.config import Settings
@@ -161,9 +151,7 @@ def run_set(work: Path, name: str, every: int, analysis: bool) -> dict[str, Any]
     model["blocking_rules_to_generate_predictions"] = rendered[
         "blocking_rules_to_generate_predictions"
     ]
-    handler = _Figures()
-    logging.getLogger("ftigate.linkage").addHandler(handler)
-    logging.getLogger("ftigate.linkage").setLevel(logging.INFO)
+    handler = MatchFigures.attached()
     with tempfile.TemporaryDirectory() as tmp:
         model_path = Path(tmp) / "model.json"
         model_path.write_text(json.dumps(model))

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import resource
 import shutil
@@ -166,18 +165,6 @@ def init_stage(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     return {"max_batch_rows": limits["max_batch_rows"]}
 
 
-class _MatchFigures(logging.Handler):
-    """Keeps the figures of the linkage backend's one log line (``MatchTimer``)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.figures: dict[str, Any] = {}
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if hasattr(record, "match"):
-            self.figures = dict(record.match)
-
-
 def match_stage(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     """match_batch, with the backend's own phases (normalise requests, read the register,
     predict, candidates) and the number of pairs it scored."""
@@ -185,10 +172,7 @@ def match_stage(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     from ftigate.service.matching import match_batch
 
     gw = _gateway(work)
-    handler = _MatchFigures()
-    linkage_log = logging.getLogger("ftigate.linkage")
-    linkage_log.addHandler(handler)
-    linkage_log.setLevel(logging.INFO)
+    handler = pipeline.MatchFigures.attached()
     t0 = time.perf_counter()
     result = match_batch(gw, "BENCH", Principal("bench", "admin"))
     return {

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import resource
 import subprocess
 import sys
@@ -34,6 +35,31 @@ DECOYS = (
     "tin_conflict",
     "near_miss",
 )
+
+
+class MatchFigures(logging.Handler):
+    """Keeps the figures of the linkage backend's one log line (``MatchTimer``: phases and
+    pairs scored), for the benchmarks that report where a match's time goes.
+
+    Use :meth:`attached` around the match.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.figures: dict[str, Any] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if hasattr(record, "match"):
+            self.figures = dict(record.match)
+
+    @classmethod
+    def attached(cls) -> MatchFigures:
+        """A handler listening to ``ftigate.linkage`` at INFO."""
+        handler = cls()
+        linkage_log = logging.getLogger("ftigate.linkage")
+        linkage_log.addHandler(handler)
+        linkage_log.setLevel(logging.INFO)
+        return handler
 
 
 def stage(
