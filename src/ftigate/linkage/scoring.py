@@ -3,7 +3,7 @@
 The backends differ in how they run SQL, not in what they compute. This module holds the parts
 that must not differ between DuckDB and Spark, so a decision does not depend on the engine:
 
-* the training constants (seeded u sampling, the in-register prior) and the post-processing of
+* the training constants (the u sample, the in-register prior) and the post-processing of
   a trained model (:func:`regularise_u`, :func:`canonical_model`, :func:`save_model`);
 * :func:`model_in_dialect`, which lets a model trained on one engine be used by the other;
 * :func:`candidates_sql`, the one query that keeps the top candidates per request, re-evaluates
@@ -45,6 +45,8 @@ U_MAX_PAIRS = 2e6
 U_SAMPLE_ROWS = 2000
 """Register rows u is estimated on: every pair of them, 1,999,000 (just under ``U_MAX_PAIRS``)."""
 SEED = 6103
+"""Splink's sampling seed. With :func:`u_sample_sql` Splink samples nothing (its input holds
+fewer pairs than ``U_MAX_PAIRS``); the seed only keeps its call reproducible if that changes."""
 TOP_K = 5
 """Candidates kept per request (the supplied TIN's owner is kept as well)."""
 

@@ -33,7 +33,7 @@ Prior m probabilities
 ---------------------
 m (how often a level occurs for the *same* person) is set here from judgement about how a
 requesting agency's record of a person differs from the tax record; u (how often it occurs by
-chance) is estimated from the register by random sampling. The reasons are in
+chance) is counted on pairs of a reproducible sample of the register. The reasons are in
 :mod:`ftigate.linkage.duckdb_backend`. Priors are deliberately modest for agreement levels
 (nothing is certain) so that disagreement is not punished into oblivion either.
 
