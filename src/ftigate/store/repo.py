@@ -296,11 +296,16 @@ def load_requests(conn: Connection, batch_id: str) -> list[tuple[Request, tuple[
         .order_by(t.requests.c.line)
     )
     out = []
-    for r in rows:
-        req = Request(**json.loads(r.row_json))
-        found = tuple(
-            Finding(RefusalCode(f["code"]), f["message"], f["field"])
-            for f in json.loads(r.findings_json)
+    for row_json, findings_json in rows:
+        req = Request(**json.loads(row_json))
+        # most rows have no findings: "[]" needs no decoding (200k rows: 0.8 s of 3.7 s)
+        found = (
+            tuple(
+                Finding(RefusalCode(f["code"]), f["message"], f["field"])
+                for f in json.loads(findings_json)
+            )
+            if findings_json != "[]"
+            else ()
         )
         out.append((req, found))
     return out
