@@ -18,15 +18,14 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from functools import cache
+from typing import Any
 
 from ftigate.linkage import addresses, names
 from ftigate.linkage.settings import PREPARED_COLUMNS, UNIQUE_ID
 from ftigate.model import Request
-
-T = TypeVar("T")
 
 _DOB_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y%m%d", "%m-%d-%Y", "%Y/%m/%d", "%m/%d/%y")
 
@@ -126,38 +125,25 @@ def request_row(request: Request) -> dict[str, Any]:
     }
 
 
-def _once(fn: Callable[..., T]) -> Callable[..., T]:
-    """``fn`` computed once per distinct arguments (for the length of one batch)."""
-    seen: dict[tuple[Any, ...], T] = {}
-
-    def get(*args: Any) -> T:
-        try:
-            return seen[args]
-        except KeyError:
-            value = seen[args] = fn(*args)
-            return value
-
-    return get
-
-
 def request_columns(requests: Sequence[Request]) -> dict[str, list[Any]]:
     """The prepared columns of a batch, column by column: :func:`request_row` for each request.
 
     A batch repeats its first names, surnames, cities, ZIPs and dobs, so each distinct field
-    value is normalised once; rows with equal values share one list object, which is safe
-    because the columns are only read (into Arrow).
+    value is normalised once (a ``functools.cache`` per call, dropped with the batch); rows with
+    equal values share one list object, which is safe because the columns are only read (into
+    Arrow).
 
     >>> cols = request_columns([Request(line=2, request_id="a", first_name="Lupe", zip="2134")])
     >>> cols["unique_id"], cols["first_keys"], cols["zip_keys"]
     (['r2'], [['guadalupe', 'lupe']], [['02134']])
     """
-    name = _once(name_features)
-    street = _once(street_features)
-    dob = _once(parse_dob)
-    zip5 = _once(addresses.normalize_zip)
-    city = _once(addresses.normalize_city)
-    state = _once(addresses.normalize_state)
-    tin = _once(_tin_digits)
+    name = cache(name_features)
+    street = cache(street_features)
+    dob = cache(parse_dob)
+    zip5 = cache(addresses.normalize_zip)
+    city = cache(addresses.normalize_city)
+    state = cache(addresses.normalize_state)
+    tin = cache(_tin_digits)
     cols: dict[str, list[Any]] = {c: [] for c in PREPARED_COLUMNS}
     name_cols = [cols[c] for c in NAME_COLUMNS]
     street_cols = [cols[c] for c in STREET_COLUMNS]
