@@ -20,6 +20,21 @@ import pyarrow.parquet as pq
 
 from ftigate.model import Request
 
+BLANK_AND_ODD = (
+    Request(line=900, request_id="blank"),
+    Request(
+        line=901,
+        request_id="odd",
+        first_name="?",
+        last_name="'",
+        dob="13/45/99",
+        street="Failed to Provide",
+        zip="n/a",
+        tin="12",
+    ),
+)
+"""A request with nothing in it and one with only junk: linkage must take both in its stride."""
+
 GIVEN_M = [
     "Francisco",
     "José",

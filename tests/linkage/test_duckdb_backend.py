@@ -15,10 +15,10 @@ from ftigate.linkage import LinkageBackend, duckdb_backend, model_sha256
 from ftigate.linkage.decide import decide_request
 from ftigate.linkage.names import parse_name
 from ftigate.linkage.settings import PREPARED_COLUMNS
-from ftigate.model import Candidate, MatchPolicy, Outcome, Reason, Request
+from ftigate.model import Candidate, MatchPolicy, Outcome, Reason
 
 from .conftest import World
-from .fixtures import Fixture
+from .fixtures import BLANK_AND_ODD, Fixture
 
 
 def test_module_is_a_linkage_backend() -> None:
@@ -214,21 +214,8 @@ def test_a_namesake_elsewhere_whose_dob_is_a_typo_away_is_a_competitor(
 
 def test_blank_and_odd_requests_do_not_fail(world: World) -> None:
     _, snap, model, settings = world
-    reqs = [
-        Request(line=2, request_id="blank"),
-        Request(
-            line=3,
-            request_id="odd",
-            first_name="?",
-            last_name="'",
-            dob="13/45/99",
-            street="Failed to Provide",
-            zip="n/a",
-            tin="12",
-        ),
-    ]
-    out = duckdb_backend.match(snap, model, reqs, settings)
-    assert set(out) == {2, 3}
+    out = duckdb_backend.match(snap, model, list(BLANK_AND_ODD), settings)
+    assert set(out) == {900, 901}
     assert duckdb_backend.match(snap, model, [], settings) == {}
 
 

@@ -10,20 +10,10 @@ from ftigate.linkage.prepared import requests_table
 from ftigate.linkage.settings import PREPARED_COLUMNS
 from ftigate.model import Request
 
-from .fixtures import make_fixture
+from .fixtures import BLANK_AND_ODD, make_fixture
 
 ODD = [
-    Request(line=900, request_id="blank"),
-    Request(
-        line=901,
-        request_id="odd",
-        first_name="?",
-        last_name="'",
-        dob="13/45/99",
-        street="Failed to Provide",
-        zip="n/a",
-        tin="12",
-    ),
+    *BLANK_AND_ODD,
     Request(
         line=902,
         request_id="full",
